@@ -1,0 +1,96 @@
+"""The one place the core calls hooks from.
+
+It keeps the fast paths honest: ``state`` says whether anything beyond the built-in plugins
+implements the per-call and per-module hooks, so that the core skips them when nothing would
+happen. The plugin manager (and with it pluggy and the entry points) loads on the first hook call.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    import pluggy
+
+    from .lifecycle import Plan, Task, TaskList
+    from .module.base import ModuleBase
+
+
+class _State:
+    """Whether a hook must be called. True until the plugins are loaded and say otherwise."""
+
+    module_call = True
+    collect_tasks = True
+    run_task = True
+
+
+state = _State()
+_manager: pluggy.PluginManager | None = None
+
+
+def attach(manager: pluggy.PluginManager | None, builtin_names: frozenset[str] = frozenset()) -> None:
+    """Point the core at ``manager`` (None: forget it) and recompute the fast-path flags."""
+    global _manager
+    _manager = manager
+    if manager is None:
+        state.module_call = state.collect_tasks = state.run_task = True
+        return
+
+    def implemented(hook_name: str) -> bool:
+        caller = getattr(manager.hook, hook_name)
+        return any(impl.plugin_name not in builtin_names for impl in caller.get_hookimpls())
+
+    state.module_call = implemented('lazyplug_module_call')
+    state.collect_tasks = implemented('lazyplug_collect_tasks')
+    state.run_task = implemented('lazyplug_run_task')
+
+
+def load() -> pluggy.PluginManager:
+    """The plugin manager, created (and the plugins loaded) on first use."""
+    if _manager is None:
+        from .plugins import get_plugin_manager
+        return get_plugin_manager()
+    return _manager
+
+
+def update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> Any:
+    return load().hook.lazyplug_update(root=root, modes=modes, plan=plan)
+
+
+def run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Any:
+    return load().hook.lazyplug_run_phase(root=root, phase=phase, tasks=tasks)
+
+
+def run_task(module: ModuleBase, phase: str, task: Task) -> Any:
+    return load().hook.lazyplug_run_task(module=module, phase=phase, task=task)
+
+
+def collect_tasks(module: ModuleBase, phase: str) -> list[Any]:
+    manager = load()
+    if not state.collect_tasks:
+        return []
+    return [r for r in manager.hook.lazyplug_collect_tasks(module=module, phase=phase) if r is not None]
+
+
+def module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    manager = load()
+    if not state.module_call:
+        return module._call_impl(args, kwargs)
+    return manager.hook.lazyplug_module_call(module=module, args=args, kwargs=kwargs)
+
+
+def launcher(name: str, options: dict[str, Any]) -> Any:
+    return load().hook.lazyplug_launcher(name=name, options=options)
+
+
+def service_registry(url: str) -> Any:
+    return load().hook.lazyplug_service_registry(url=url)
+
+
+def cache_store(name: str) -> Any:
+    return load().hook.lazyplug_cache_store(name=name)
+
+
+def register_commands(cli: Any) -> None:
+    load().hook.lazyplug_register_commands(cli=cli)

@@ -1,0 +1,197 @@
+"""The module result cache behind ``module.use_cache()``.
+
+A call's key is the module's identity (its class, the ``use_cache`` tag, its name) and a digest of
+the call's arguments; equal arguments give equal keys in every process. The store is chosen by
+the ``cache_strategy`` setting through the ``lazyplug_cache_store`` hook: ``memory`` (this
+process), ``sqlite`` and ``file`` (under the ``cache_dir`` setting, shared by processes) are
+built in. ``cache_mode`` is ``RW`` (default), ``RO``, ``WO`` or ``NONE``. An entry that cannot
+be read back is a miss (and is dropped), never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sqlite3
+import threading
+
+from .config import config
+from .errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .module.base import ModuleBase
+
+__all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_key', 'get_store']
+
+
+def _parse_mode(text: str) -> str:
+    mode = text.strip().upper()
+    if mode not in ('RW', 'RO', 'WO', 'NONE'):
+        raise ValueError('expected RW, RO, WO or NONE')
+    return mode
+
+
+config.add('cache_strategy', str, 'memory', 'where module results are cached: memory, sqlite, file '
+           '(or a strategy a plugin adds)')
+config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_mode)
+config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')
+
+MISS: Any = object()
+"""What a store's ``get`` returns for a key it does not hold."""
+
+
+def cache_dir() -> str:
+    return config['cache_dir'] or os.path.join(config['home'], 'cache')
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if value is None or kind in (bool, int, float, complex, str, bytes):
+        out.append(f'{kind.__name__}:{value!r};')
+    elif isinstance(value, (list, tuple)):
+        out.append(f'{kind.__name__}[{len(value)}:')
+        for item in value:
+            _encode(item, out)
+        out.append(']')
+    elif isinstance(value, dict):
+        out.append(f'{kind.__name__}{{{len(value)}:')
+        for key in sorted(value, key=repr):
+            _encode(key, out)
+            _encode(value[key], out)
+        out.append('}')
+    elif isinstance(value, (set, frozenset)):
+        parts = []
+        for item in value:
+            part: list[str] = []
+            _encode(item, part)
+            parts.append(''.join(part))
+        out.append(f'{kind.__name__}<{"".join(sorted(parts))}>')
+    else:
+        out.append(f'{kind.__module__}.{kind.__qualname__}:{value!r};')
+
+
+def cache_key(module: ModuleBase, tag: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> str:
+    """The key of a call: the same module identity and equal arguments give the same key anywhere."""
+    cls = type(module)
+    out = [f'{cls.__module__}.{cls.__qualname__}|{tag if isinstance(tag, str) else ""}|{module.name or ""}|']
+    _encode(args, out)
+    _encode(kw, out)
+    return hashlib.sha256(''.join(out).encode('utf-8', 'surrogatepass')).hexdigest()
+
+
+class MemoryStore:
+    """Results kept in this process (the objects themselves)."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self._data.get(key, MISS)
+
+    def put(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def clear(self) -> None:
+        self._data.clear()
+
+
+class SqliteStore:
+    """Results pickled in one SQLite file, shared by the processes of this machine."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
+            os.makedirs(os.path.dirname(self.path) or '.', exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute('PRAGMA journal_mode=WAL')
+            conn.execute('CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value BLOB NOT NULL)')
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            row = self._connection().execute('SELECT value FROM results WHERE key = ?', (key,)).fetchone()
+        if row is None:
+            return MISS
+        try:
+            return pickle.loads(row[0])
+        except Exception:  # a corrupt entry is a miss
+            with self._lock:
+                self._connection().execute('DELETE FROM results WHERE key = ?', (key,))
+            return MISS
+
+    def put(self, key: str, value: Any) -> None:
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            self._connection().execute('INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)', (key, blob))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._connection().execute('DELETE FROM results')
+
+
+class FileStore:
+    """Results pickled one file per key in a directory, written atomically."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.directory, key[:2], key)
+
+    def get(self, key: str) -> Any:
+        path = self._path(key)
+        try:
+            with open(path, 'rb') as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            return MISS
+        except Exception:  # a corrupt entry is a miss
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            return MISS
+
+    def put(self, key: str, value: Any) -> None:
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temp = f'{path}.{os.getpid()}.{threading.get_ident()}.tmp'
+        with open(temp, 'wb') as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+
+    def clear(self) -> None:
+        import shutil
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_stores: dict[tuple[str, str], Any] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(strategy: str | None = None) -> Any:
+    """The store of ``strategy`` (default: the ``cache_strategy`` setting), made once per process."""
+    name = strategy or config['cache_strategy']
+    key = (name, cache_dir())
+    store = _stores.get(key)
+    if store is None:
+        from . import _hookcalls
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = _hookcalls.cache_store(name)
+                if store is None:
+                    raise ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and file; '
+                                      'a plugin may add others')
+                _stores[key] = store
+    return store

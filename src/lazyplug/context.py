@@ -1,0 +1,84 @@
+"""``lazyplug.globals``: the per-request context.
+
+A dict-like store that belongs to the current request (a *session*). It lives in a context
+variable, so that the worker threads of parallel flows, which run in a copy of their caller's
+context, see and share their caller's session; a plain ``threading.Thread`` starts a session of
+its own. ``with globals.session():`` runs a block in a fresh session (a server does this per
+request); ``globals.session(data)`` starts it with ``data``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator, MutableMapping
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ['Globals', 'globals', 'record_trace']
+
+_session: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar('lazyplug_session')
+
+
+def _current() -> dict[str, Any]:
+    try:
+        return _session.get()
+    except LookupError:
+        data: dict[str, Any] = {}
+        _session.set(data)
+        return data
+
+
+class _Session:
+    """The context manager of ``Globals.session``."""
+
+    def __init__(self, data: dict[str, Any] | None) -> None:
+        self._data = dict(data or {})
+        self._token: contextvars.Token[dict[str, Any]] | None = None
+
+    def __enter__(self) -> Globals:
+        self._token = _session.set(self._data)
+        return globals
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _session.reset(self._token)
+
+
+class Globals(MutableMapping):  # type: ignore[type-arg]
+    """The current session's values. Mutations are seen by every thread serving the same request."""
+
+    def __getitem__(self, key: str) -> Any:
+        return _current()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        _current()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del _current()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(_current()))
+
+    def __len__(self) -> int:
+        return len(_current())
+
+    def session(self, data: dict[str, Any] | None = None) -> _Session:
+        """A ``with`` block that runs in a fresh session holding a copy of ``data``."""
+        return _Session(data)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A shallow copy of the current session's values."""
+        return dict(_current())
+
+    def __repr__(self) -> str:
+        return f'lazyplug.globals({_current()!r})'
+
+
+globals = Globals()  # noqa: A001 - LazyLLM's public name
+
+
+def record_trace(label: str, output: Any) -> None:
+    """Append ``(label, output)`` to ``globals['trace']``: what modules with ``return_trace`` returned."""
+    _current().setdefault('trace', []).append((label, output))

@@ -1,0 +1,123 @@
+"""The thread pool shared by parallel flows and evaluation.
+
+One bounded pool serves the whole process (LazyLLM builds a new pool per call). A nested parallel
+flow cannot deadlock it: the calling thread claims and runs every item no worker has picked up yet,
+so a thread only ever waits for items that are already running somewhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+from collections.abc import Callable, Sequence
+from contextvars import copy_context
+
+from ..config import config
+from ..context import _current as _ensure_session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+__all__ = ['run_all', 'run_each']
+
+
+class _WorkerPool:
+    """Daemon threads fed from one queue, started on demand up to ``max_workers``."""
+
+    def __init__(self, max_workers: int) -> None:
+        import queue
+        self._max = max_workers
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._queue.put(job)
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # that idle thread will take the job
+                return
+            if self._threads >= self._max:
+                return
+            self._threads += 1
+        threading.Thread(target=self._work, name=f'lazyplug-{self._threads}', daemon=True).start()
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            job = get()
+            job()
+            with self._lock:
+                self._idle += 1
+
+
+_pool: _WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def _get_pool() -> _WorkerPool:
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = _WorkerPool(config['thread_pool_workers'])
+    return _pool
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool
+    _pool = None  # its threads do not exist in the child
+
+
+os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def run_all(calls: Sequence[Callable[[], Any]]) -> tuple[list[Any], list[BaseException | None]]:
+    """Run ``calls`` concurrently, each in a copy of the caller's context; wait for all of them.
+
+    Returns the results and the exceptions, both in the order of ``calls`` (a failed call's result
+    is None, a successful call's exception is None).
+    """
+    _ensure_session()  # the items share the caller's session: it must exist before contexts are copied
+    n = len(calls)
+    results: list[Any] = [None] * n
+    errors: list[BaseException | None] = [None] * n
+    contexts = [copy_context() for _ in range(n)]
+    claim = itertools.count().__next__
+    finish = itertools.count(1).__next__
+    all_done = threading.Lock()
+    all_done.acquire()
+
+    def work() -> None:
+        while (i := claim()) < n:
+            try:
+                results[i] = contexts[i].run(calls[i])
+            except BaseException as exc:  # handed back to the caller
+                errors[i] = exc
+            if finish() == n:
+                all_done.release()
+
+    pool = _get_pool()
+    for _ in range(min(n, pool._max + 1) - 1):
+        pool.submit(work)
+    work()
+    all_done.acquire()
+    return results, errors
+
+
+def run_each(calls: Sequence[Callable[[], Any]]) -> tuple[list[Any], list[BaseException | None]]:
+    """``run_all``'s sequential twin: the calls one by one in the caller's thread, every one run."""
+    results: list[Any] = []
+    errors: list[BaseException | None] = []
+    for call in calls:
+        try:
+            results.append(call())
+            errors.append(None)
+        except Exception as exc:
+            results.append(None)
+            errors.append(exc)
+    return results, errors

@@ -1,0 +1,294 @@
+"""The lifecycle of ``update()``: plan the tree, then run its tasks phase by phase.
+
+1. **Plan.** An iterative depth-first walk from the root lists the modules in post-order
+   (children before parents, siblings in ``submodules`` order, the root last), each module once
+   by identity; a cycle ends the walk instead of looping. ``recursive=False`` plans the root alone.
+2. **Phases.** For each requested mode (``train``, ``server``, ``eval``, always in that order) and
+   then ``post``, the tasks of every planned module run through the ``lazyplug_run_phase`` and
+   ``lazyplug_run_task`` hooks. With one worker they run one by one in plan order; with more,
+   independent tasks run at once, but a module's deploy never starts before its descendants'
+   deploys have finished, and a module's own tasks keep their order.
+3. **Failure.** A failing task ends the update with :class:`~lazyplug.errors.TaskFailedError`
+   naming the module, the phase and the task; modules whose deploy started in this update are
+   stopped again unless ``keep_on_failure`` was asked.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from contextvars import copy_context
+
+from . import _hookcalls
+from ._hookcalls import state as _hookstate
+from .config import config
+from .errors import InvalidArgumentError, InvalidModeError, TaskFailedError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .module.base import ModuleBase
+
+__all__ = ['MODES', 'PHASES', 'Plan', 'Task', 'TaskList', 'plan_modules', 'run_tasks', 'run_update']
+
+MODES = ('train', 'server', 'eval')
+PHASES = (*MODES, 'post')
+_GETTERS = {'train': '_get_train_tasks', 'server': '_get_deploy_tasks', 'eval': '_get_eval_tasks',
+            'post': '_get_post_process_tasks'}
+_TREE_ORDERED = frozenset({'server', 'post'})  # phases in which parents wait for their descendants
+
+
+class Task:
+    """One callable of one module in one phase. Calling it runs it and records that it did."""
+
+    __slots__ = ('after', 'done', 'fn', 'index', 'module', 'phase', 'started')
+
+    def __init__(self, module: ModuleBase, phase: str, fn: Callable[[], Any], index: int) -> None:
+        self.module = module
+        self.phase = phase
+        self.fn = fn
+        self.index = index
+        self.after: list[Task] | tuple[()] = ()  # tasks that must finish first (only with several workers)
+        self.started = False
+        self.done = False
+
+    def __call__(self) -> Any:
+        self.started = True
+        result = self.fn()
+        self.done = True
+        return result
+
+    @property
+    def name(self) -> str:
+        """A one-line description: the task's position in its module and what it is."""
+        text = repr(self.fn).split('\n', 1)[0]
+        return f'#{self.index} {text[:80]}'
+
+    def __repr__(self) -> str:
+        return f'<Task {self.phase} {self.name} of {_short(self.module)}>'
+
+
+class TaskList(list[Task]):
+    """The tasks of one phase, in plan order, with the number of ``workers`` that may run them."""
+
+    def __init__(self, tasks: Iterable[Task], phase: str, workers: int) -> None:
+        super().__init__(tasks)
+        self.phase = phase
+        self.workers = workers
+
+
+def _short(module: Any) -> str:
+    return repr(module).split('\n', 1)[0]
+
+
+def _walk(root: ModuleBase, recursive: bool, children: dict[int, list[ModuleBase]] | None = None
+          ) -> list[ModuleBase]:
+    """Post-order modules; fills ``children`` (if given) with each one's children, shared children
+    included and cycles cut."""
+    if not recursive:
+        if children is not None:
+            children[id(root)] = []
+        return [root]
+    order: list[ModuleBase] = []
+    done: set[int] = set()
+    entered = {id(root)}
+    keep = children is not None
+    stack: list[tuple[ModuleBase, Any, list[ModuleBase] | None]] = [(root, iter(root.submodules), [] if keep else None)]
+    while stack:
+        module, pending, kids = stack[-1]
+        child = next(pending, None)
+        if child is None:
+            stack.pop()
+            order.append(module)
+            done.add(id(module))
+            if children is not None and kids is not None:
+                children[id(module)] = kids
+        elif id(child) not in entered:
+            entered.add(id(child))
+            if kids is not None:
+                kids.append(child)
+            stack.append((child, iter(child.submodules), [] if keep else None))
+        elif kids is not None and id(child) in done:
+            kids.append(child)  # planned already through another parent; a child still open is a cycle
+    return order
+
+
+def plan_modules(root: ModuleBase) -> list[ModuleBase]:
+    """Every module of the tree below ``root`` and root itself, in post-order, each once."""
+    return _walk(root, True)
+
+
+def _absorb(out: list[Callable[[], Any]], value: Any, module: ModuleBase, source: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _absorb(out, item, module, source)
+    elif callable(value):
+        out.append(value)
+    else:
+        raise TypeError(f'{source} of {_short(module)} returned {value!r}; expected a flow, a callable, '
+                        'a list of them, or None')
+
+
+class Plan:
+    """What one ``update`` runs: the modules in post-order and, per phase, their tasks."""
+
+    def __init__(self, root: ModuleBase, modes: tuple[str, ...], *, recursive: bool, workers: int,
+                 keep_on_failure: bool) -> None:
+        self.root = root
+        self.modes = modes
+        self.recursive = recursive
+        self.workers = workers
+        self.keep_on_failure = keep_on_failure
+        self._children: dict[int, list[ModuleBase]] = {}
+        # the tree's shape is needed only to order tasks for several workers
+        self.modules = _walk(root, recursive, self._children if workers > 1 else None)
+        self._made: list[TaskList] = []
+
+    def tasks(self, phase: str) -> TaskList:
+        """The tasks of ``phase``: each module's own, then those plugins add (``lazyplug_collect_tasks``)."""
+        getter = _GETTERS[phase]
+        collect = _hookstate.collect_tasks
+        tasks: list[Task] = []
+        last: dict[int, Task] = {}
+        fns: list[Callable[[], Any]] = []
+        for module in self.modules:
+            found = getattr(module, getter)()
+            if found is None and not collect:
+                continue  # the common case: a module with nothing to do in this phase
+            fns.clear()
+            _absorb(fns, found, module, getter)
+            if collect:
+                for extra in _hookcalls.collect_tasks(module, phase):
+                    _absorb(fns, extra, module, 'lazyplug_collect_tasks')
+            for index, fn in enumerate(fns):
+                tasks.append(Task(module, phase, fn, index))
+            if fns:
+                last[id(module)] = tasks[-1]
+        if self.workers > 1:
+            self._order(tasks, last, phase in _TREE_ORDERED)
+        made = TaskList(tasks, phase, self.workers)
+        self._made.append(made)
+        return made
+
+    def _order(self, tasks: list[Task], last: dict[int, Task], tree_ordered: bool) -> None:
+        previous: dict[int, Task] = {}
+        for task in tasks:  # a module's own tasks keep their order
+            before = previous.get(id(task.module))
+            task.after = [before] if before is not None else []
+            previous[id(task.module)] = task
+        if not tree_ordered:
+            return
+        frontier: dict[int, list[Task]] = {}  # the nearest tasks at or below each module
+        first: dict[int, Task] = {}
+        for task in tasks:
+            first.setdefault(id(task.module), task)
+        for module in self.modules:
+            below: list[Task] = []
+            for kid in self._children[id(module)]:
+                below.extend(frontier.get(id(kid), ()))
+            below = list({id(t): t for t in below}.values())
+            own = last.get(id(module))
+            if own is None:
+                frontier[id(module)] = below
+            else:
+                after = first[id(module)].after
+                assert isinstance(after, list)
+                after.extend(below)
+                frontier[id(module)] = [own]
+
+    def stop_deployed(self) -> None:
+        """Stop, parents first, every module whose deploy task started in this update."""
+        started = {id(t.module): t.module for made in self._made if made.phase == 'server'
+                   for t in made if t.started}
+        for module in reversed(self.modules):
+            if id(module) in started:
+                try:
+                    module._on_stop()
+                except Exception as exc:  # the failure being reported matters more
+                    warnings.warn(f'stopping {_short(module)} after a failed update failed: {exc!r}',
+                                  RuntimeWarning, stacklevel=2)
+
+
+def normalize_modes(mode: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The requested modes in lifecycle order; an unknown one raises ``InvalidModeError``."""
+    if mode is None:
+        return MODES
+    names = (mode,) if isinstance(mode, str) else tuple(mode)
+    for name in names:
+        if name not in MODES:
+            raise InvalidModeError(f'unknown mode {name!r}; valid modes are {", ".join(map(repr, MODES))}')
+    return tuple(m for m in MODES if m in names)
+
+
+def run_update(root: ModuleBase, mode: str | Iterable[str] | None, *, recursive: bool = True,
+               workers: int | None = None, keep_on_failure: bool = False) -> Plan:
+    """Plan ``root``'s tree and run the requested phases through ``lazyplug_update``."""
+    modes = normalize_modes(mode)
+    if workers is None:
+        workers = config['workers']
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InvalidArgumentError(f'workers must be a whole number of at least 1, not {workers!r}')
+    _hookcalls.load()
+    plan = Plan(root, modes, recursive=recursive, workers=workers, keep_on_failure=keep_on_failure)
+    try:
+        _hookcalls.update(root, modes, plan)
+    except BaseException:
+        if not keep_on_failure:
+            plan.stop_deployed()
+        raise
+    return plan
+
+
+def _run_checked(task: Task, run_one: Callable[[Task], Any]) -> None:
+    try:
+        run_one(task)
+    except TaskFailedError:
+        raise
+    except Exception as exc:
+        raise TaskFailedError(f'{task.phase} task {task.name} of {_short(task.module)} failed: '
+                              f'{type(exc).__name__}: {exc}', module=task.module, phase=task.phase,
+                              task=task) from exc
+
+
+def run_tasks(tasks: TaskList, run_one: Callable[[Task], Any]) -> None:
+    """Run ``tasks`` with ``run_one`` (one by one, or ``tasks.workers`` at once honouring ``after``)."""
+    if tasks.workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            _run_checked(task, run_one)
+        return
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+    present = {id(t) for t in tasks}
+    waiting = {id(t): sum(1 for d in t.after if id(d) in present) for t in tasks}
+    dependents: dict[int, list[Task]] = {}
+    for task in tasks:
+        for dep in task.after:
+            dependents.setdefault(id(dep), []).append(task)
+    ready = [t for t in tasks if not waiting[id(t)]]
+    failure: BaseException | None = None
+    running: dict[Future[None], Task] = {}
+    with ThreadPoolExecutor(max_workers=tasks.workers, thread_name_prefix='lazyplug-task') as pool:
+        while ready or running:
+            while ready and failure is None:
+                task = ready.pop(0)
+                running[pool.submit(copy_context().run, _run_checked, task, run_one)] = task
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = running.pop(future)
+                exc = future.exception()
+                if exc is not None:
+                    failure = failure or exc
+                    continue
+                for dep in dependents.get(id(task), ()):
+                    waiting[id(dep)] -= 1
+                    if not waiting[id(dep)]:
+                        ready.append(dep)
+            if failure is not None:
+                ready.clear()
+    if failure is not None:
+        raise failure

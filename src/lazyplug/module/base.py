@@ -1,0 +1,325 @@
+"""ModuleBase: the unit an application tree is made of.
+
+A module can be called (``forward``), trained (``_get_train_tasks``), deployed
+(``_get_deploy_tasks``) and evaluated (``evalset`` + ``eval``). Modules assigned to attributes become
+submodules; ``update()`` walks the tree and runs every module's tasks phase by phase (see
+``lazyplug.lifecycle``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+
+from .. import _hookcalls
+from .._hookcalls import state as _hookstate
+from ..errors import EvalsetError, EvalsetNotFoundError
+from ..flow.base import _annotate
+from ..reprs import make_repr
+from ..values import kwargs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .hooks import HookHandle
+
+__all__ = ['ModuleBase']
+
+
+_NO_ARG: Any = object()  # "called without arguments"; never seen outside this module
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+class ModuleBase:
+    """Base class of every module.
+
+    Subclasses implement ``forward`` (what a call does) and any of ``_get_train_tasks``,
+    ``_get_deploy_tasks`` and ``_get_post_process_tasks`` (each returns a flow, a callable, a list
+    of them, or None). They must not override ``__call__``. Call ``super().__init__()`` in
+    ``__init__``; submodules may be assigned before or after it.
+    """
+
+    name: str | None
+    group_id: str | None
+    return_trace: bool
+    eval_result: Any
+    _module_id: str
+    _hooks: list[Any]
+    _use_cache: bool | str
+    _lp_plain: bool
+    _evalset: list[Any] | None
+    _eval_collect: Callable[[list[Any]], Any]
+
+    def __init__(self, *, return_trace: bool = False, id: str | None = None,  # noqa: A002
+                 name: str | None = None, group_id: str | None = None) -> None:
+        d = self.__dict__
+        d.setdefault('_lp_subs', {})
+        d['_module_id'] = id or os.urandom(16).hex()
+        for key, value in (('name', name), ('group_id', group_id)):
+            if value is not None or key not in d:
+                d[key] = value
+        d['return_trace'] = return_trace
+        d['_hooks'] = []
+        d['_use_cache'] = False
+        d['_lp_plain'] = not return_trace
+        d['_evalset'] = None
+        d['_eval_collect'] = _identity
+        d['eval_result'] = None
+
+    # -- submodules ----------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        subs = self.__dict__.get('_lp_subs')
+        if isinstance(value, ModuleBase):
+            if subs is None:
+                subs = self.__dict__['_lp_subs'] = {}
+            subs[name] = value  # re-assigning an attribute replaces its submodule in place
+        elif subs and name in subs:
+            del subs[name]
+        object.__setattr__(self, name, value)
+        if name == 'return_trace':
+            self._refresh_plain()
+
+    def _refresh_plain(self) -> None:
+        """Whether a call may skip hooks, tracing and caching (the fast path of ``__call__``)."""
+        d = self.__dict__
+        d['_lp_plain'] = not (d.get('_hooks') or d.get('return_trace') or d.get('_use_cache'))
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        self.__dict__.get('_lp_subs', {}).pop(name, None)
+
+    @property
+    def submodules(self) -> list[ModuleBase]:
+        """The modules held by this module's attributes, in assignment order."""
+        return list(self.__dict__.get('_lp_subs', {}).values())
+
+    def for_each(self, filter: Callable[[ModuleBase], bool], action: Callable[[ModuleBase], Any]) -> None:  # noqa: A002
+        """Call ``action(m)`` for every module below this one (pre-order, each once) where ``filter(m)``."""
+        seen = {id(self)}
+        stack: list[Iterator[ModuleBase]] = [iter(self.submodules)]
+        while stack:
+            module = next(stack[-1], None)
+            if module is None:
+                stack.pop()
+                continue
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            if filter(module):
+                action(module)
+            stack.append(iter(module.submodules))
+
+    # -- calling -------------------------------------------------------------------------------
+    def __call__(self, arg: Any = _NO_ARG, /, *args: Any, **kw: Any) -> Any:
+        # The one-argument call is the hot path: no hooks, no plugin, no kwargs value to spread.
+        # `arg` is split from `args` because that shape costs a third less than `*args` alone.
+        if self._lp_plain and not _hookstate.module_call:
+            if arg is _NO_ARG:
+                return self.forward(**kw)
+            if arg.__class__ is not kwargs:
+                return self.forward(arg, *args, **kw) if args or kw else self.forward(arg)
+        if arg is _NO_ARG:
+            all_args: tuple[Any, ...] = ()
+        elif arg.__class__ is kwargs:
+            kw = {**arg, **kw}
+            all_args = args
+        else:
+            all_args = (arg, *args)
+        if _hookstate.module_call:
+            return _hookcalls.module_call(self, all_args, kw)
+        return self._call_impl(all_args, kw)
+
+    def _call_impl(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """Run ``forward`` inside this module's hooks, with its cache and trace; what the core's
+        ``lazyplug_module_call`` does."""
+        forward = self._cached_forward if self._use_cache else self.forward
+        if self._hooks:
+            from .hooks import call_with_hooks
+            result = call_with_hooks(self, self._hooks, forward, args, kw)
+        else:
+            result = forward(*args, **kw)
+        if self.return_trace:
+            from ..context import record_trace
+            record_trace(self.name or type(self).__name__, result)
+        return result
+
+    def _cached_forward(self, *args: Any, **kw: Any) -> Any:
+        from ..cache import MISS, cache_key, get_store
+        from ..config import config
+        mode = config['cache_mode']
+        if mode == 'NONE':
+            return self.forward(*args, **kw)
+        store = get_store()
+        key = cache_key(self, self._use_cache, args, kw)
+        if 'R' in mode:
+            hit = store.get(key)
+            if hit is not MISS:
+                return hit
+        result = self.forward(*args, **kw)
+        if 'W' in mode:
+            store.put(key, result)
+        return result
+
+    def use_cache(self, flag: bool | str = True) -> ModuleBase:
+        """Cache this module's results by its identity and the call's arguments (see ``lazyplug.cache``).
+
+        A string ``flag`` is a tag that separates this module's entries from those of other
+        instances of its class; ``False`` turns caching off. Hooks still run on cache hits.
+        """
+        self.__dict__['_use_cache'] = flag or False
+        self._refresh_plain()
+        return self
+
+    def forward(self, *args: Any, **kw: Any) -> Any:
+        """What calling the module does. Subclasses implement it."""
+        raise NotImplementedError(f'{type(self).__name__} does not implement forward()')
+
+    # -- per-module hooks ----------------------------------------------------------------------
+    def register_hook(self, hook: Any) -> HookHandle:
+        """Add a call hook: a ``ModuleHook`` subclass or instance, or a (generator) function.
+
+        Registering the same hook twice keeps one. The handle's ``remove()`` unregisters it.
+        """
+        from .hooks import HookHandle, check_hook
+        check_hook(hook)
+        if not any(h is hook for h in self._hooks):
+            self._hooks.append(hook)
+            self._hooks.sort(key=lambda h: getattr(h, '__hook_priority__', 100))
+            self._refresh_plain()
+        return HookHandle(self, hook)
+
+    def unregister_hook(self, hook: Any) -> None:
+        """Remove a hook added with ``register_hook``; an unknown hook is ignored."""
+        self._hooks[:] = [h for h in self._hooks if h is not hook]
+        self._refresh_plain()
+
+    def clear_hooks(self) -> None:
+        """Remove every hook of this module."""
+        self._hooks.clear()
+        self._refresh_plain()
+
+    # -- tasks ---------------------------------------------------------------------------------
+    def _get_train_tasks(self) -> Any:
+        """Training tasks: a flow, a callable, a list of them, or None."""
+        return None
+
+    def _get_deploy_tasks(self) -> Any:
+        """Deployment tasks, run after every descendant's deployment: a flow, a callable, a list, or None."""
+        return None
+
+    def _get_eval_tasks(self) -> Any:
+        """The evaluation task when an evalset is set: it fills ``eval_result``."""
+        return None if self._evalset is None else _Evaluation(self)
+
+    def _get_post_process_tasks(self) -> Any:
+        """Tasks run at the end of every update, whatever its modes."""
+        return None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def update(self, *, recursive: bool = True, mode: str | Iterable[str] | None = None,
+               workers: int | None = None, keep_on_failure: bool = False) -> ModuleBase:
+        """Train, deploy and evaluate this module and (unless ``recursive=False``) its submodules.
+
+        ``mode`` picks the phases (``'train'``, ``'server'``, ``'eval'``; default all three).
+        ``workers`` tasks of a phase run at once (default: the ``workers`` setting, 1). When a task
+        fails, what this update deployed is stopped again unless ``keep_on_failure`` is true.
+        """
+        from ..lifecycle import run_update
+        run_update(self, mode, recursive=recursive, workers=workers, keep_on_failure=keep_on_failure)
+        return self
+
+    def update_server(self, *, recursive: bool = True, workers: int | None = None) -> ModuleBase:
+        """Deploy only (the ``server`` phase)."""
+        return self.update(recursive=recursive, mode='server', workers=workers)
+
+    def start(self, *, workers: int | None = None) -> ModuleBase:
+        """Deploy this module and its submodules."""
+        return self.update(mode='server', workers=workers)
+
+    def restart(self, *, workers: int | None = None) -> ModuleBase:
+        """Stop, then deploy again."""
+        return self.stop().start(workers=workers)
+
+    def eval(self, *, recursive: bool = True, workers: int | None = None) -> ModuleBase:
+        """Evaluate every module with an evalset; results land in ``eval_result``."""
+        return self.update(recursive=recursive, mode='eval', workers=workers)
+
+    def stop(self) -> ModuleBase:
+        """Release what this module and its submodules deployed (parents before children)."""
+        from ..lifecycle import plan_modules
+        for module in reversed(plan_modules(self)):
+            module._on_stop()
+        return self
+
+    def wait(self) -> ModuleBase:
+        """Block until what this module and its submodules deployed has ended."""
+        from ..lifecycle import plan_modules
+        for module in plan_modules(self):
+            module._on_wait()
+        return self
+
+    def _on_stop(self) -> None:
+        """Release this module's own deployment (not its submodules'); subclasses override."""
+
+    def _on_wait(self) -> None:
+        """Wait for this module's own deployment to end; subclasses override."""
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evalset(self, evalset: Any, load_f: Callable[[Any], Any] | None = None,
+                collect_f: Callable[[list[Any]], Any] = _identity) -> None:
+
+        """Set the evaluation data: a sequence, or a path read with ``load_f(open file)``.
+
+        ``collect_f`` turns the list of outputs into ``eval_result``. Dict items are passed as
+        keyword arguments.
+        """
+        if not callable(collect_f):
+            raise EvalsetError(f'collect_f must be callable, got {collect_f!r}')
+        if isinstance(evalset, (str, os.PathLike)):
+            path = os.fspath(evalset)
+            if load_f is None:
+                raise EvalsetError(f'evalset {path!r} is a path: pass load_f= to read the file (e.g. json.load)')
+            if not callable(load_f):
+                raise EvalsetError(f'load_f must be callable, got {load_f!r}')
+            if not os.path.isfile(path):
+                raise EvalsetNotFoundError(f'evalset file {path!r} does not exist')
+            with open(path) as f:
+                data = load_f(f)
+        elif isinstance(evalset, Iterable):
+            data = evalset
+        else:
+            raise EvalsetError(f'evalset takes a sequence or a file path, not {type(evalset).__name__}')
+        self.__dict__['_evalset'] = list(data)
+        self.__dict__['_eval_collect'] = collect_f
+
+    # -- presentation --------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return make_repr('Module', type(self), name=self.name)
+
+
+class _Evaluation:
+    """The eval task of one module: call it on every evalset item (concurrently, order kept)."""
+
+    def __init__(self, module: ModuleBase) -> None:
+        self.module = module
+
+    def __call__(self) -> None:
+        module = self.module
+        calls = [partial(module, **item) if isinstance(item, dict) else partial(module, item)
+                 for item in module._evalset or ()]
+        from ..flow._pool import run_all, run_each
+        results, errors = run_all(calls) if len(calls) > 1 else run_each(calls)
+        for index, exc in enumerate(errors):
+            if exc is not None:
+                _annotate(exc, f'while evaluating evalset item {index} of {type(module).__name__}')
+                raise exc
+        module.eval_result = module._eval_collect(results)
+
+    def __repr__(self) -> str:
+        return f'<evaluation of {type(self.module).__name__} on {len(self.module._evalset or ())} items>'
+

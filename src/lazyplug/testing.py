@@ -1,0 +1,102 @@
+"""Isolation for tests of lazyplug and of its plugins.
+
+``isolated_registry()`` and ``isolated_plugins()`` are context managers: what a test registers
+inside them (module groups and modules; hook plugins and settings of the plugin manager) is gone
+when the block ends, and entry points are read afresh inside them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
+
+__all__ = ['isolated_plugins', 'isolated_registry']
+
+
+def _save_group(group: registry.ModuleGroup) -> Any:
+    return (dict(group._entries), {k: (g, _save_group(g)) for k, g in group._subgroups.items()})
+
+
+def _restore_group(group: registry.ModuleGroup, saved: Any) -> None:
+    entries, subgroups = saved
+    group._entries.clear()
+    group._entries.update(entries)
+    group._subgroups.clear()
+    for key, (sub, sub_saved) in subgroups.items():
+        group._subgroups[key] = sub
+        _restore_group(sub, sub_saved)
+    group._forget_cache()
+
+
+class isolated_registry:  # noqa: N801 - used like a function
+    """Undo, on exit, every module group and module registered inside the block."""
+
+    def __enter__(self) -> isolated_registry:
+        with registry._lock:
+            self._groups = {name: (g, _save_group(g)) for name, g in registry._groups.items()}
+            self._loaded = set(registry._loaded_tops)
+            self._index = registry._index
+            registry._loaded_tops.clear()  # entry points load again inside, as in a fresh process
+            registry._index = None
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        package = sys.modules['lazyplug']
+        with registry._lock:
+            for name in list(registry._groups):
+                if name not in self._groups:
+                    del registry._groups[name]
+                    package.__dict__.pop(name, None)
+            for name, (group, saved) in self._groups.items():
+                registry._groups[name] = group
+                _restore_group(group, saved)
+                setattr(package, name, group)
+            registry._loaded_tops.clear()
+            registry._loaded_tops.update(self._loaded)
+            registry._index = self._index
+
+
+class isolated_plugins:  # noqa: N801 - used like a function
+    """Undo, on exit, the plugins registered inside the block (``lazyplug.plugins.register``).
+
+    With ``fresh=True`` the block gets a new plugin manager, built from the settings then in force
+    (environment variables, ``config.temp``), and the previous one comes back afterwards.
+    """
+
+    def __init__(self, fresh: bool = False) -> None:
+        self._fresh = fresh
+
+    def __enter__(self) -> isolated_plugins:
+        from . import _hookcalls, plugins
+        with plugins._lock:
+            manager = plugins._manager
+            self._saved = (manager, dict(plugins._infos), _hookcalls._manager, dict(vars(_hookcalls.state)))
+            self._registered = set(map(id, manager.get_plugins())) if manager is not None else set()
+            if self._fresh:
+                plugins.reset()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        from . import _hookcalls, plugins
+        with plugins._lock:
+            manager, infos, hook_manager, flags = self._saved
+            if manager is not None and plugins._manager is manager:
+                for plugin in manager.get_plugins():
+                    if id(plugin) not in self._registered:
+                        manager.unregister(plugin)
+            elif manager is None and plugins._manager is not None and not self._fresh:
+                return  # the block created the process's first manager: keep it
+            plugins._manager = manager
+            plugins._infos.clear()
+            plugins._infos.update(infos)
+            _hookcalls._manager = hook_manager
+            vars(_hookcalls.state).clear()
+            vars(_hookcalls.state).update(flags)

@@ -1,0 +1,26 @@
+"""Shared fixtures: each test's module registrations and run-time plugins are undone after it."""
+
+from __future__ import annotations
+
+import pytest
+
+from lazyplug import plugins
+from lazyplug.testing import isolated_plugins, isolated_registry
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _plugin_manager():
+    plugins.get_plugin_manager()  # one manager for the session; tests that need another ask for it
+
+
+@pytest.fixture(autouse=True)
+def _isolation():
+    with isolated_registry(), isolated_plugins():
+        yield
+
+
+@pytest.fixture
+def fresh_plugins():
+    """A new plugin manager for this test, built from the settings in force when it is first used."""
+    with isolated_plugins(fresh=True):
+        yield
