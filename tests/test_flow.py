@@ -242,3 +242,16 @@ def test_flows_draw_their_items_as_a_tree():
                        '     |- <Module type=M>\n'
                        '     └- <Module type=M>\n')
     assert repr(pipeline(lambda x: x)) == '<Flow type=Pipeline items=[]>\n └- <Function type=function name=lambda>\n'
+
+
+def test_every_flow_draws_its_items_in_the_same_tree_format():
+    def g(x):
+        return x
+
+    leaf = '<Function type=function name=g>'
+    assert repr(lazyplug.diverter(g, g)) == f'<Flow type=Diverter items=[]>\n |- {leaf}\n └- {leaf}\n'
+    assert repr(lazyplug.warp(g)) == f'<Flow type=Warp items=[]>\n └- {leaf}\n'
+    assert repr(lazyplug.switch({1: g})) == f'<Flow type=Switch items=[]>\n └- {leaf}\n'
+    assert repr(lazyplug.loop(g, count=2)) == f'<Flow type=Loop items=[]>\n └- {leaf}\n'
+    assert repr(lazyplug.ifs(True, g, g)) == (f"<Flow type=IFS items=['tpath', 'fpath']>\n |- {leaf}\n └- {leaf}\n")
+    assert repr(pipeline(lazyplug.bind(g, lazyplug._0))) == f'<Flow type=Pipeline items=[]>\n └- {leaf}(bind args: _0)\n'
