@@ -253,5 +253,6 @@ def test_every_flow_draws_its_items_in_the_same_tree_format():
     assert repr(lazyplug.warp(g)) == f'<Flow type=Warp items=[]>\n └- {leaf}\n'
     assert repr(lazyplug.switch({1: g})) == f'<Flow type=Switch items=[]>\n └- {leaf}\n'
     assert repr(lazyplug.loop(g, count=2)) == f'<Flow type=Loop items=[]>\n └- {leaf}\n'
-    assert repr(lazyplug.ifs(True, g, g)) == (f"<Flow type=IFS items=['tpath', 'fpath']>\n |- {leaf}\n └- {leaf}\n")
-    assert repr(pipeline(lazyplug.bind(g, lazyplug._0))) == f'<Flow type=Pipeline items=[]>\n └- {leaf}(bind args: _0)\n'
+    assert repr(lazyplug.ifs(True, g, g)) == f"<Flow type=IFS items=['tpath', 'fpath']>\n |- {leaf}\n └- {leaf}\n"
+    bound = pipeline(lazyplug.bind(g, lazyplug._0))
+    assert repr(bound) == f'<Flow type=Pipeline items=[]>\n └- {leaf}(bind args: _0)\n'
