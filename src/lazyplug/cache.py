@@ -28,18 +28,6 @@ if TYPE_CHECKING:
 __all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_key', 'get_store']
 
 
-def _parse_mode(text: str) -> str:
-    mode = text.strip().upper()
-    if mode not in ('RW', 'RO', 'WO', 'NONE'):
-        raise ValueError('expected RW, RO, WO or NONE')
-    return mode
-
-
-config.add('cache_strategy', str, 'memory', 'where module results are cached: memory, sqlite, file '
-           '(or a strategy a plugin adds)')
-config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_mode)
-config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')
-
 MISS: Any = object()
 """What a store's ``get`` returns for a key it does not hold."""
 

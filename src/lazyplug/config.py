@@ -38,6 +38,13 @@ def _parse_names(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(',') if part.strip())
 
 
+def _parse_cache_mode(text: str) -> str:
+    mode = text.strip().upper()
+    if mode not in ('RW', 'RO', 'WO', 'NONE'):
+        raise ValueError('expected RW, RO, WO or NONE')
+    return mode
+
+
 def _parse_positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -186,3 +193,8 @@ config.add('plugins', tuple, None, 'load only these hook plugins (entry or distr
 config.add('disabled_plugins', tuple, (), 'block these hook plugins (entry or distribution names)')
 config.add('strict_plugins', bool, False, 'raise plugin load errors instead of warning')
 config.add('trace_plugins', bool, False, 'trace hook calls to stderr')
+config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none')
+config.add('cache_strategy', str, 'memory', 'where module results are cached: memory, sqlite, file '
+           '(or a strategy a plugin adds)')
+config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_cache_mode)
+config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')

@@ -165,4 +165,5 @@ def lazyplug_register_commands(cli: Any) -> None:
     Called once when the command line starts.
 
     :param cli: the top-level ``click.Group``; call ``cli.add_command(...)`` on it.
+    :return: nothing; the return value is ignored.
     """

@@ -34,6 +34,16 @@ def _restore_group(group: registry.ModuleGroup, saved: Any) -> None:
     group._forget_cache()
 
 
+def _all_groups() -> list[registry.ModuleGroup]:
+    found: list[registry.ModuleGroup] = []
+    pending = list(registry._groups.values())
+    while pending:
+        group = pending.pop()
+        found.append(group)
+        pending.extend(group._subgroups.values())
+    return found
+
+
 class isolated_registry:  # noqa: N801 - used like a function
     """Undo, on exit, every module group and module registered inside the block."""
 
@@ -44,11 +54,13 @@ class isolated_registry:  # noqa: N801 - used like a function
             self._index = registry._index
             registry._loaded_tops.clear()  # entry points load again inside, as in a fresh process
             registry._index = None
+            self._modules = set(sys.modules)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         package = sys.modules['lazyplug']
+        registering_modules = {entry.origin.module for group in _all_groups() for entry in group._entries.values()}
         with registry._lock:
             for name in list(registry._groups):
                 if name not in self._groups:
@@ -61,6 +73,11 @@ class isolated_registry:  # noqa: N801 - used like a function
             registry._loaded_tops.clear()
             registry._loaded_tops.update(self._loaded)
             registry._index = self._index
+            # Registration is a side effect of importing: a module first imported inside the block
+            # that registered something is forgotten, so that the next fresh registry that needs
+            # it imports it, and so registers its modules, again.
+            for name in registering_modules - self._modules:
+                sys.modules.pop(name, None)
 
 
 class isolated_plugins:  # noqa: N801 - used like a function

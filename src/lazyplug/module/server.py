@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ['ServerModule']
 
-config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none')
-
-
 class _ServerModuleImpl(ModuleBase):
     """The part of a ServerModule that deploys: its submodule is the served module."""
 

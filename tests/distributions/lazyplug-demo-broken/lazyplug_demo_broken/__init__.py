@@ -1,0 +1,1 @@
+"""A test distribution that fails to load, on purpose."""

@@ -1,0 +1,3 @@
+"""A hook plugin that raises when imported."""
+
+raise RuntimeError('demo plugin is broken on purpose')

@@ -1,0 +1,1 @@
+"""A test distribution contributing the module group ``demo`` (see pyproject.toml)."""

@@ -1,0 +1,1 @@
+"""A test distribution whose hook plugin wraps lazyplug's phases and tasks (see plugin.py)."""

@@ -1,0 +1,100 @@
+"""Module groups from the lazyplug.modules entry points of the installed lazyplug-demo-modules and
+lazyplug-demo-broken distributions."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import lazyplug
+from lazyplug import module_register
+from lazyplug.errors import PluginWarning, UnknownNameError
+
+pytest.importorskip('lazyplug_demo_modules', reason='tox installs the test distributions')
+
+
+def test_modules_of_the_module_form_entry_are_found_by_the_look_up_rules():
+    assert lazyplug.demo.shout()('hi') == 'HI!'
+    assert lazyplug.demo.SHOUT is lazyplug.demo.shoutdemo is lazyplug.demo.shout
+    assert lazyplug.demo.text.strip()('  x ') == 'x'
+
+
+def test_objects_of_the_single_entry_form_are_registered_under_the_entry_name():
+    assert lazyplug.demo.reverse()('abc') == 'cba'
+    assert lazyplug.demo.doubler()(4) == 8
+
+
+def test_entry_point_modules_take_part_in_update():
+    from lazyplug_demo_modules.group import Trainer
+    Trainer.log.clear()
+    app = lazyplug.ActionModule(lazyplug.demo.Trainer(name='t1'), lazyplug.demo.shout())
+    app.update()
+    assert Trainer.log == ['trained t1', 'deployed t1']
+    assert app('x') == 'X!'
+
+
+def test_entry_points_load_only_when_their_group_is_touched():
+    code = textwrap.dedent('''
+        import sys, warnings
+        warnings.simplefilter('ignore')
+        def loaded():
+            return sorted(m for m in ('pluggy', 'importlib.metadata', 'lazyplug_demo_modules',
+                                      'lazyplug_demo_phases', 'lazyplug_demo_broken') if m in sys.modules)
+        import lazyplug
+        print(loaded())
+        lazyplug.demo.shout
+        print(loaded())
+        lazyplug.ActionModule(lambda x: x)(1)
+        print(loaded())
+    ''')
+    env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        '[]',
+        "['importlib.metadata', 'lazyplug_demo_modules']",
+        # the first hook call loads the hook plugins (the broken one's import is attempted)
+        "['importlib.metadata', 'lazyplug_demo_broken', 'lazyplug_demo_modules', 'lazyplug_demo_phases', 'pluggy']",
+    ]
+
+
+def test_an_entry_point_clashing_with_user_code_is_left_out_naming_both_definitions():
+    def shout(text):
+        return 'mine'
+
+    module_register('demo')(shout)
+    with pytest.warns(PluginWarning) as caught:
+        assert lazyplug.demo.shout()('x') == 'mine'
+    message = next(str(w.message) for w in caught if "'demo'" in str(w.message))
+    assert 'test_module_entry_points' in message and 'lazyplug_demo_modules.group.shout' in message
+    assert 'lazyplug-demo-modules 1.0.0' in message
+    with pytest.raises(UnknownNameError):
+        lazyplug.demo.Trainer  # the failed entry left nothing of itself behind
+    assert lazyplug.demo.reverse()('ab') == 'ba'  # the other entries of the group still load
+
+
+def test_a_broken_entry_point_is_one_warning_and_leaves_nothing_half_registered():
+    with pytest.warns(PluginWarning) as caught:
+        group = lazyplug.brokengroup
+        assert 'half' not in group
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1
+    assert all(part in messages[0] for part in (
+        "'brokengroup'", 'lazyplug_demo_broken.group', 'lazyplug-demo-broken 1.0.0',
+        'RuntimeError: demo module group is broken on purpose'))
+    assert lazyplug.demo.shout()('ok') == 'OK!'
+
+
+def test_entry_point_statuses_are_listed():
+    with pytest.warns(PluginWarning):
+        infos = {i.name: i for i in lazyplug.registry.list_module_entry_points()}
+    assert infos['demo'].status == infos['demo.reverse'].status == 'loaded'
+    assert infos['brokengroup'].status == 'failed' and 'broken on purpose' in infos['brokengroup'].error
+    assert infos['demo'].distribution == 'lazyplug-demo-modules'
+
+
+def test_an_unknown_group_lists_the_entry_point_groups():
+    with pytest.raises(AttributeError, match=r"did you mean lazyplug.demo\?"):
+        lazyplug.dem

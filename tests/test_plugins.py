@@ -1,0 +1,358 @@
+"""Hook plugins: entry-point loading, isolation of failures, selection, validation, the lifecycle
+hooks as plugins use them. The lazyplug-demo-* distributions are installed in the test
+environment (tox), as users install plugins."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import lazyplug
+from lazyplug import _hookcalls, config, hookimpl, plugins
+from lazyplug.errors import (
+    LauncherNotFoundError,
+    PluginLoadError,
+    PluginRegistrationError,
+    PluginWarning,
+    TaskFailedError,
+)
+from lazyplug.module import ModuleBase
+
+demo = pytest.importorskip('lazyplug_demo_phases.plugin', reason='tox installs the test distributions')
+
+
+def run_python(code, **env):
+    """Run ``code`` in a fresh interpreter with the extra environment variables; return its result."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
+    full_env.update(env)
+    result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], env=full_env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+STATUSES = '''
+    import json, warnings, lazyplug
+    warnings.simplefilter('ignore')
+    print(json.dumps({p.name: p.status for p in lazyplug.plugins.list_plugins()}))
+'''
+
+
+def statuses(**env):
+    return json.loads(run_python(STATUSES, **env).stdout)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+def test_builtins_and_installed_plugins_are_listed_with_their_status(fresh_plugins):
+    with pytest.warns(PluginWarning):
+        infos = {p.name: p for p in plugins.list_plugins()}
+    assert all(infos[name].builtin for name in ('lazyplug.builtin.lifecycle', 'lazyplug.builtin.calls'))
+    phases = infos['demo_phases']
+    assert (phases.status, phases.distribution, phases.version) == ('loaded', 'lazyplug-demo-phases', '1.0.0')
+    assert 'lazyplug_run_task' in phases.hooks and not phases.builtin
+    broken = infos['demo_broken']
+    assert broken.status == 'failed' and 'broken on purpose' in broken.error
+
+
+def test_a_plugin_that_fails_to_import_is_one_warning_and_the_host_works_on(fresh_plugins):
+    with pytest.warns(PluginWarning) as caught:
+        lazyplug.ActionModule(lambda x: x).update()
+        lazyplug.ActionModule(lambda x: x).update()
+    messages = [str(w.message) for w in caught if 'demo_broken' in str(w.message)]
+    assert len(messages) == 1
+    assert all(part in messages[0] for part in (
+        "'demo_broken'", 'lazyplug_demo_broken.plugin', 'lazyplug-demo-broken 1.0.0',
+        'RuntimeError: demo plugin is broken on purpose'))
+
+
+def test_strict_mode_raises_the_load_error(fresh_plugins):
+    with config.temp('strict_plugins', True):
+        with pytest.raises(PluginLoadError, match='demo_broken') as info:
+            plugins.get_plugin_manager()
+    assert isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_autoload_can_be_turned_off():
+    seen = statuses(LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD='1')
+    assert seen['demo_phases'] == seen['demo_broken'] == 'not selected'
+    assert seen['lazyplug.builtin.lifecycle'] == 'loaded'
+
+
+def test_only_the_named_plugins_load_by_entry_or_distribution_name():
+    assert statuses(LAZYPLUG_PLUGINS='demo_phases') == {**statuses(LAZYPLUG_PLUGINS='lazyplug-demo-phases')}
+    seen = statuses(LAZYPLUG_PLUGINS='demo_phases')
+    assert (seen['demo_phases'], seen['demo_broken']) == ('loaded', 'not selected')
+    none = statuses(LAZYPLUG_PLUGINS='')
+    assert (none['demo_phases'], none['demo_broken']) == ('not selected', 'not selected')
+
+
+def test_named_plugins_load_even_with_autoload_off():
+    seen = statuses(LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD='1', LAZYPLUG_PLUGINS='demo_phases')
+    assert seen['demo_phases'] == 'loaded'
+
+
+def test_disabled_plugins_are_blocked():
+    seen = statuses(LAZYPLUG_DISABLED_PLUGINS='lazyplug-demo-phases,demo_broken')
+    assert seen['demo_phases'] == seen['demo_broken'] == 'blocked'
+
+
+def test_tracing_writes_hook_calls_to_stderr():
+    result = run_python('''
+        import warnings, lazyplug
+        warnings.simplefilter('ignore')
+        lazyplug.ActionModule(lambda x: x).start()
+    ''', LAZYPLUG_TRACE_PLUGINS='1')
+    assert 'lazyplug_update' in result.stderr and 'lazyplug_run_phase' in result.stderr
+
+
+def test_the_same_entry_name_in_two_distributions_is_a_warning_naming_both(tmp_path):
+    info = tmp_path / 'lazyplug_copycat-2.0.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text('Metadata-Version: 2.1\nName: lazyplug-copycat\nVersion: 2.0\n')
+    (info / 'entry_points.txt').write_text('[lazyplug]\ndemo_phases = lazyplug_copycat\n')
+    result = run_python('''
+        import warnings, lazyplug
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            infos = lazyplug.plugins.list_plugins()
+        print([str(w.message) for w in caught if 'declared by' in str(w.message)])
+        print(sorted((p.name, p.distribution, p.status) for p in infos if p.name == 'demo_phases'))
+    ''', PYTHONPATH=str(tmp_path))
+    warned, kept = result.stdout.strip().splitlines()
+    assert 'lazyplug-demo-phases 1.0.0' in warned and 'lazyplug-copycat 2.0' in warned
+    # the distribution found first on sys.path keeps the name, as with imports
+    assert "('demo_phases', 'lazyplug-copycat', 'failed')" in kept  # it has no module to import
+    assert "('demo_phases', 'lazyplug-demo-phases', 'duplicate')" in kept
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+def test_a_misspelt_argument_is_refused_at_registration_naming_the_plugin():
+    class Misspelt:
+        @hookimpl
+        def lazyplug_run_task(self, modul, phase, task):
+            return None
+
+    with pytest.raises(PluginRegistrationError, match=r"(?s)plugin 'misspelt'.*modul"):
+        plugins.register(Misspelt(), name='misspelt')
+    assert plugins.get_plugin_manager().get_plugin('misspelt') is None
+
+
+def test_an_unknown_hook_is_refused_with_the_nearest_name():
+    class Typo:
+        @hookimpl
+        def lazyplug_run_tsk(self, task):
+            return None
+
+    with pytest.raises(PluginRegistrationError, match=r"'lazyplug_run_tsk'.*did you mean 'lazyplug_run_task'"):
+        plugins.register(Typo(), name='typo')
+    assert plugins.get_plugin_manager().get_plugin('typo') is None
+
+
+def test_unregistering_an_unknown_plugin_is_a_key_error():
+    with pytest.raises(KeyError, match='no plugin'):
+        plugins.unregister('nobody')
+
+
+# -- the lifecycle hooks, as the demo plugin uses them ----------------------------------------
+
+class Step(ModuleBase):
+    def __init__(self, log, name, **attributes):
+        super().__init__(name=name)
+        self.log = log
+        for key, value in attributes.items():
+            setattr(self, key, value)
+
+    def _get_train_tasks(self):
+        return lambda: self.log.append(f'train {self.name}')
+
+    def _get_deploy_tasks(self):
+        return lambda: self.log.append(f'deploy {self.name}')
+
+
+def test_wrappers_time_every_update_phase_and_task():
+    demo.RECORDS.clear()
+    log = []
+    root = Step(log, 'root')
+    root.child = Step(log, 'child')
+    root.update(mode=['train', 'server'])
+    kinds = [(kind, what) for kind, what, seconds in demo.RECORDS if seconds >= 0]
+    assert kinds == [('task', ('train', 'Step')), ('task', ('train', 'Step')), ('phase', 'train'),
+                     ('task', ('server', 'Step')), ('task', ('server', 'Step')), ('phase', 'server'),
+                     ('phase', 'post'), ('update', 'Step')]
+
+
+def test_a_plugin_can_skip_tasks():
+    demo.SKIPPED.clear()
+    log = []
+    root = Step(log, 'root')
+    root.child = Step(log, 'child', demo_skip=True)
+    root.update()
+    assert log == ['train root', 'deploy root']
+    assert [(phase, m.name) for phase, m in demo.SKIPPED] == [('train', 'child'), ('server', 'child')]
+
+
+def test_a_plugin_can_add_tasks_after_a_modules_own():
+    log = []
+    root = Step(log, 'root', demo_extra=lambda: log.append('extra root'), demo_extra_phase='train')
+    root.update()
+    assert log == ['train root', 'extra root', 'deploy root']
+
+
+def test_lazyplug_collect_tasks_results_may_be_lists():
+    log = []
+
+    class Adds:
+        @hookimpl
+        def lazyplug_collect_tasks(self, module, phase):
+            if phase == 'post' and isinstance(module, Step):
+                return [lambda: log.append('post 1'), lambda: log.append('post 2')]
+            return None
+
+    plugins.register(Adds(), name='adds')
+    Step(log, 'only').start()
+    assert log == ['deploy only', 'post 1', 'post 2']
+
+
+def test_a_plugin_can_replace_how_a_phase_runs():
+    ran = []
+
+    class Reverse:
+        @hookimpl(tryfirst=True)
+        def lazyplug_run_phase(self, root, phase, tasks):
+            for task in reversed(tasks):
+                ran.append(task.module.name)
+                task()
+            return True
+
+    plugins.register(Reverse(), name='reverse')
+    log = []
+    root = Step(log, 'root')
+    root.child = Step(log, 'child')
+    root.start()
+    assert log == ['deploy root', 'deploy child'] and ran == ['root', 'child']
+
+
+def test_a_wrapper_sees_a_failing_task_and_the_update_still_reports_it():
+    seen = []
+
+    class Watch:
+        @hookimpl(wrapper=True)
+        def lazyplug_run_task(self, module, phase, task):
+            try:
+                return (yield)
+            except Exception as exc:
+                seen.append(type(exc).__name__)
+                raise
+
+    class Fails(ModuleBase):
+        def _get_deploy_tasks(self):
+            return lambda: 1 / 0
+
+    plugins.register(Watch(), name='watch')
+    with pytest.raises(TaskFailedError):
+        Fails().start()
+    assert seen == ['ZeroDivisionError']
+
+
+# -- lazyplug_module_call --------------------------------------------------------------------
+
+class Echo(ModuleBase):
+    def forward(self, x, **kw):
+        return (x, kw)
+
+
+def test_module_calls_skip_the_hook_while_no_plugin_implements_it():
+    plugins.get_plugin_manager()
+    assert _hookcalls.state.module_call is False
+
+
+def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
+    calls = []
+
+    class Counter:
+        @hookimpl(wrapper=True)
+        def lazyplug_module_call(self, module, args, kwargs):
+            result = yield
+            calls.append((type(module).__name__, args, kwargs, result))
+            return result
+
+    plugin = Counter()
+    plugins.register(plugin, name='counter')
+    assert _hookcalls.state.module_call is True
+    assert Echo()(1, k=2) == (1, {'k': 2})
+    assert Echo()(lazyplug.kwargs(x=3)) == (3, {})
+    assert calls == [('Echo', (1,), {'k': 2}, (1, {'k': 2})), ('Echo', (), {'x': 3}, (3, {}))]
+    plugins.unregister(plugin)
+    assert _hookcalls.state.module_call is False
+    Echo()(4)
+    assert len(calls) == 2
+
+
+def test_a_plugin_can_replace_a_module_call():
+    class Stub:
+        @hookimpl(tryfirst=True)
+        def lazyplug_module_call(self, module, args, kwargs):
+            return 'stubbed' if isinstance(module, Echo) else None
+
+    plugins.register(Stub(), name='stub')
+    assert Echo()(1) == 'stubbed'
+
+
+# -- hooks a later part of lazyplug implements ------------------------------------------------
+
+def test_lazyplug_launcher_is_asked_for_the_launcher_a_server_module_names():
+    asked = []
+
+    class Launchers:
+        @hookimpl
+        def lazyplug_launcher(self, name, options):
+            asked.append((name, options))
+            return f'launcher {name}' if name == 'mine' else None
+
+    plugins.register(Launchers(), name='launchers')
+    assert _hookcalls.launcher('mine', {'x': 1}) == 'launcher mine'
+    assert _hookcalls.launcher('other', {}) is None
+    assert asked == [('mine', {'x': 1}), ('other', {})]
+
+
+def test_a_server_module_without_a_launcher_fails_its_deploy_clearly():
+    with config.temp('launcher', 'nowhere'):
+        with pytest.raises(TaskFailedError, match='server task') as info:
+            lazyplug.ServerModule(lambda x: x).start()
+    assert isinstance(info.value.__cause__, LauncherNotFoundError)
+    assert "'nowhere'" in str(info.value.__cause__)
+
+
+def test_lazyplug_service_registry_makes_the_registry_for_a_url():
+    class Registries:
+        @hookimpl
+        def lazyplug_service_registry(self, url):
+            return {'url': url} if url.startswith('demo://') else None
+
+    plugins.register(Registries(), name='registries')
+    assert _hookcalls.service_registry('demo://here') == {'url': 'demo://here'}
+    assert _hookcalls.service_registry('other://') is None
+
+
+def test_lazyplug_register_commands_lets_plugins_add_commands():
+    class Cli:
+        def __init__(self):
+            self.commands = []
+
+        def add_command(self, command):
+            self.commands.append(command)
+
+    class Commands:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            cli.add_command('hello')
+
+    plugins.register(Commands(), name='commands')
+    cli = Cli()
+    _hookcalls.register_commands(cli)
+    assert cli.commands == ['hello']
