@@ -198,3 +198,5 @@ config.add('cache_strategy', str, 'memory', 'where module results are cached: me
            '(or a strategy a plugin adds)')
 config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_cache_mode)
 config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')
+config.add('registry', str, '', 'the service registry URL: memory://, sqlite:///path, or a scheme a plugin adds '
+           '(default: sqlite:///<home>/services.sqlite)')

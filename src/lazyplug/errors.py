@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     'ConfigError', 'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError',
     'HookError', 'InvalidArgumentError', 'InvalidModeError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError',
-    'PluginLoadError', 'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'TaskFailedError',
+    'PluginLoadError', 'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'ServiceConflictError', 'ServiceError', 'TaskFailedError',
     'UnknownNameError',
 ]
 
@@ -88,6 +88,14 @@ class HookError(LazyplugError, RuntimeError):
 
 class LauncherNotFoundError(LazyplugError, LookupError):
     """No installed plugin provides the launcher a ServerModule asked for."""
+
+
+class ServiceError(LazyplugError, RuntimeError):
+    """Base of the errors about deployed services."""
+
+
+class ServiceConflictError(ServiceError):
+    """A live service of another process is published under the same module id."""
 
 
 class TaskFailedError(LazyplugError, RuntimeError):

@@ -4,4 +4,5 @@ A third-party plugin wraps them with ``wrapper=True`` or replaces them with a ``
 implementation that returns a value.
 """
 
-BUILTIN_PLUGINS = ('lazyplug.builtin.lifecycle', 'lazyplug.builtin.calls', 'lazyplug.builtin.cache')
+BUILTIN_PLUGINS = ('lazyplug.builtin.lifecycle', 'lazyplug.builtin.calls', 'lazyplug.builtin.cache',
+                   'lazyplug.builtin.services')

@@ -1,0 +1,71 @@
+"""Service registries: where deployed modules publish their URLs, and where others find them.
+
+A registry is made from a URL through the ``lazyplug_service_registry`` hook: ``memory://`` (this
+process only) and ``sqlite:///path`` (a file shared by the processes of one machine) are built
+in; the ``registry`` setting (``LAZYPLUG_REGISTRY``) names the default, a SQLite file in
+lazyplug's state directory. An entry records the module's id, its URLs, the serving process's id
+and start time; an entry whose process is gone is ignored and removed.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class ServiceRegistry(Protocol):
+        """What every registry provides."""
+
+        url: str
+
+        def publish(self, entry: ServiceEntry) -> None:
+            """Record ``entry``; a live entry of another process under the same id is a ServiceConflictError."""
+
+        def lookup(self, module_id: str) -> ServiceEntry | None:
+            """The live entry of ``module_id``, or None (a dead one is removed)."""
+
+        def list(self) -> list[ServiceEntry]:
+            """Every live entry (dead ones are removed), oldest first."""
+
+        def remove(self, module_id: str) -> None:
+            """Forget ``module_id``; an unknown id is ignored."""
+
+__all__ = ['ServiceEntry', 'get_registry']
+
+
+class ServiceEntry:
+    """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
+    processes), ``started`` (a time.time()), ``name`` (the module's name or type) and
+    ``owner_pid`` (the process that deployed it)."""
+
+    __slots__ = ('module_id', 'name', 'owner_pid', 'pids', 'started', 'urls')
+
+    def __init__(self, module_id: str, urls: list[str], pids: list[int], started: float, name: str = '',
+                 owner_pid: int = 0) -> None:
+        self.module_id = module_id
+        self.urls = list(urls)
+        self.pids = list(pids)
+        self.started = started
+        self.name = name
+        self.owner_pid = owner_pid
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServiceEntry:
+        return cls(data['module_id'], data['urls'], data['pids'], data['started'], data.get('name', ''),
+                   data.get('owner_pid', 0))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServiceEntry) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f'<ServiceEntry {self.name or self.module_id} at {", ".join(self.urls)} (pids {self.pids})>'
+
+
+def get_registry(url: str | None = None) -> ServiceRegistry:
+    """The registry for ``url`` (default: the ``registry`` setting), made once per URL."""
+    raise NotImplementedError  # filled in by the services slice
