@@ -78,13 +78,21 @@ def test_an_entry_point_clashing_with_user_code_is_left_out_naming_both_definiti
 def test_a_broken_entry_point_is_one_warning_and_leaves_nothing_half_registered():
     with pytest.warns(PluginWarning) as caught:
         group = lazyplug.brokengroup
-        assert 'half' not in group
+        assert 'half' not in group and 'sub' not in group
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1
     assert all(part in messages[0] for part in (
         "'brokengroup'", 'lazyplug_demo_broken.group', 'lazyplug-demo-broken 1.0.0',
         'RuntimeError: demo module group is broken on purpose'))
     assert lazyplug.demo.shout()('ok') == 'OK!'
+
+
+def test_in_strict_mode_a_broken_group_raises_on_every_touch():
+    from lazyplug.errors import PluginLoadError
+    with lazyplug.config.temp('strict_plugins', True):
+        for _ in range(2):
+            with pytest.raises(PluginLoadError, match='broken on purpose'):
+                lazyplug.brokengroup.half
 
 
 def test_entry_point_statuses_are_listed():

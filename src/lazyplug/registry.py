@@ -66,7 +66,7 @@ class Origin:
 
 
 # set while an entry point loads, so that what it registers records its distribution
-_loading: contextvars.ContextVar[tuple[str, list[tuple[ModuleGroup, str]]] | None] = \
+_loading: contextvars.ContextVar[tuple[str, list[tuple[ModuleGroup, dict[str, Any], str]]] | None] = \
     contextvars.ContextVar('lazyplug_loading', default=None)
 
 
@@ -215,7 +215,7 @@ class ModuleGroup:
             self._entries[low] = _Entry(low, obj, origin)
             loading = _loading.get()
             if loading is not None:
-                loading[1].append((self, low))
+                loading[1].append((self, self._entries, low))
             self._forget_cache()
 
     def _subgroup(self, name: str, create: bool) -> ModuleGroup | None:
@@ -227,6 +227,9 @@ class ModuleGroup:
                                                  'it cannot also be a sub-group')
             sub = ModuleGroup(f'{self._path}.{low}', _make_base(f'{self._path}.{low}', self._base))
             self._subgroups[low] = sub
+            loading = _loading.get()
+            if loading is not None:
+                loading[1].append((self, self._subgroups, low))
             self._forget_cache()
         return sub
 
@@ -438,12 +441,16 @@ def _ensure_entry_points(path: str) -> None:
         if top in _loaded_tops:
             return
         _loaded_tops.add(top)  # before loading: what an entry point registers touches the group again
-        for info in _entry_point_index().get(top, []):
-            if info.status == 'duplicate':
-                warnings.warn(f'lazyplug.modules entry point {info.name!r} of distribution {info.distribution} '
-                              f'is left out: {info.error}', _warning_class(), stacklevel=3)
-                continue
-            _load_entry(info)
+        try:
+            for info in _entry_point_index().get(top, []):
+                if info.status == 'duplicate':
+                    warnings.warn(f'lazyplug.modules entry point {info.name!r} of distribution '
+                                  f'{info.distribution} is left out: {info.error}', _warning_class(), stacklevel=3)
+                    continue
+                _load_entry(info)
+        except BaseException:
+            _loaded_tops.discard(top)  # strict mode raised: the next touch tries (and raises) again
+            raise
 
 
 def _warning_class() -> type[Warning]:
@@ -452,7 +459,7 @@ def _warning_class() -> type[Warning]:
 
 
 def _load_entry(info: ModuleEntryInfo) -> None:
-    added: list[tuple[ModuleGroup, str]] = []
+    added: list[tuple[ModuleGroup, dict[str, Any], str]] = []  # (group, its entries or sub-groups, key)
     token = _loading.set((f'{info.distribution} {info.version}', added))
     try:
         module_path, _, attr = info.value.partition(':')
@@ -469,8 +476,8 @@ def _load_entry(info: ModuleEntryInfo) -> None:
             _group(info.name, create=True)
             importlib.import_module(module_path.strip())
     except Exception as exc:
-        for group, key in added:  # a failed entry point leaves nothing half-registered
-            group._entries.pop(key, None)
+        for group, container, key in reversed(added):  # a failed entry point leaves nothing half-registered
+            container.pop(key, None)
             group._forget_cache()
         info.status, info.error = 'failed', f'{type(exc).__name__}: {exc}'
         message = (f'lazyplug.modules entry point {info.name!r} ({info.value}) from distribution '

@@ -46,7 +46,7 @@ def skip_marked(module, phase, task):
 
 @hookimpl
 def lazyplug_collect_tasks(module, phase):
-    extra = module.__dict__.get('demo_extra')
-    if extra is not None and phase == module.__dict__.get('demo_extra_phase', 'server'):
+    extra = getattr(module, 'demo_extra', None)
+    if extra is not None and phase == getattr(module, 'demo_extra_phase', 'server'):
         return extra
     return None
