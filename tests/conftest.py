@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from lazyplug import plugins
+from lazyplug import config, plugins
 from lazyplug.testing import isolated_plugins, isolated_registry
 
 
 @pytest.fixture(scope='session', autouse=True)
-def _plugin_manager():
+def _state_home(tmp_path_factory):
+    """The tests' own LAZYPLUG_HOME (service registry, caches), for this process and its children."""
+    home = str(tmp_path_factory.mktemp('lazyplug-home'))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv('LAZYPLUG_HOME', home)
+        config.reload('home')
+        yield home
+    config.reload('home')
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _plugin_manager(_state_home):
     plugins.get_plugin_manager()  # one manager for the session; tests that need another ask for it
 
 

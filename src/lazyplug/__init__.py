@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .flow.graphs import Graph, graph
     from .flow.loops import Loop, loop
     from .module.hooks import ModuleHook
-    from .module.server import ServerModule
+    from .module.server import ServerModule, UrlModule
     from .plugins import hookimpl
     from .registry import Register, module_register
 
@@ -57,10 +57,10 @@ Module = ModuleBase
 
 __all__ = [
     'IFS', 'ActionModule', 'Bind', 'Diverter', 'FlowBase', 'Graph', 'LazyLLMHook', 'Loop', 'Module', 'ModuleBase',
-    'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule', 'ServerModule', 'Switch', 'Warp',
-    '_0', '_1', '_2', '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments', 'bind', 'config',
-    'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr', 'module', 'module_register',
-    'package', 'parallel', 'pipeline', 'switch', 'warp',
+    'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule', 'ServerModule', 'Switch',
+    'UrlModule', 'Warp', '_0', '_1', '_2', '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments',
+    'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr', 'module',
+    'module_register', 'package', 'parallel', 'pipeline', 'switch', 'warp',
 ]
 
 # names resolved on first use: `import lazyplug` stays small, and free of pluggy and importlib.metadata
@@ -72,9 +72,11 @@ _LAZY = {
     'Register': 'lazyplug.registry',
     'module_register': 'lazyplug.registry',
     'ServerModule': 'lazyplug.module.server',
+    'UrlModule': 'lazyplug.module.server',
 }
-_SUBMODULES = frozenset({'builtin', 'cache', 'config', 'context', 'errors', 'flow', 'hookspecs', 'lifecycle',
-                         'module', 'plugins', 'registry', 'reprs', 'testing', 'values'})
+_SUBMODULES = frozenset({'builtin', 'cache', 'config', 'context', 'errors', 'flow', 'hookspecs', 'launchers',
+                         'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services', 'testing',
+                         'values'})
 _RESERVED_NAMES = frozenset(__all__) | frozenset(_LAZY) | _SUBMODULES
 _namespace = sys.modules[__name__].__dict__  # `globals` here is lazyplug's per-request context
 _lazy_getattr = lazy_attributes(__name__, _LAZY)

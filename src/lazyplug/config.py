@@ -200,3 +200,8 @@ config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE'
 config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')
 config.add('registry', str, '', 'the service registry URL: memory://, sqlite:///path, or a scheme a plugin adds '
            '(default: sqlite:///<home>/services.sqlite)')
+config.add('start_timeout', float, 60.0, 'seconds a launcher waits for a service to answer its health check',
+           parse=float)
+config.add('max_request_bytes', int, 16 * 1024 * 1024, 'the largest request body a served module accepts',
+           parse=_parse_positive_int)
+config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=float)

@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    'ConfigError', 'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError',
-    'HookError', 'InvalidArgumentError', 'InvalidModeError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError',
-    'PluginLoadError', 'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'ServiceConflictError', 'ServiceError', 'TaskFailedError',
-    'UnknownNameError',
+    'AuthenticationError', 'CodecError', 'ConfigError', 'DuplicateRegistrationError', 'EvalsetError',
+    'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError', 'InvalidArgumentError', 'InvalidModeError',
+    'LaunchError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError', 'PluginLoadError',
+    'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceConflictError',
+    'ServiceError', 'ServiceUnavailableError', 'TaskFailedError', 'UnknownNameError',
 ]
 
 
@@ -96,6 +97,32 @@ class ServiceError(LazyplugError, RuntimeError):
 
 class ServiceConflictError(ServiceError):
     """A live service of another process is published under the same module id."""
+
+
+class ServiceUnavailableError(ServiceError, ConnectionError):
+    """A service does not answer (not running, or killed); the message names its URL."""
+
+
+class AuthenticationError(ServiceError, PermissionError):
+    """A service refused the call's security key."""
+
+
+class RemoteError(ServiceError):
+    """A served module raised; ``remote_type`` and ``remote_message`` say what, the message names the module."""
+
+    def __init__(self, message: str, *, remote_type: str = '', remote_message: str = '', url: str = '') -> None:
+        super().__init__(message)
+        self.remote_type = remote_type
+        self.remote_message = remote_message
+        self.url = url
+
+
+class LaunchError(ServiceError):
+    """A service could not be started; the message carries the server's last output."""
+
+
+class CodecError(LazyplugError, TypeError):
+    """A value cannot travel to or from a served module (only JSON-like values, tuples and bytes can)."""
 
 
 class TaskFailedError(LazyplugError, RuntimeError):

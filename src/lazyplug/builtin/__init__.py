@@ -5,4 +5,4 @@ implementation that returns a value.
 """
 
 BUILTIN_PLUGINS = ('lazyplug.builtin.lifecycle', 'lazyplug.builtin.calls', 'lazyplug.builtin.cache',
-                   'lazyplug.builtin.services')
+                   'lazyplug.builtin.services', 'lazyplug.builtin.launchers')

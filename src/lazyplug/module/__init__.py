@@ -9,8 +9,9 @@ from .base import ModuleBase
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .hooks import HookHandle, ModuleHook
-    from .server import ServerModule
+    from .server import ServerModule, UrlModule
 
-__all__ = ['ActionModule', 'HookHandle', 'ModuleBase', 'ModuleHook', 'ServerModule']
+__all__ = ['ActionModule', 'HookHandle', 'ModuleBase', 'ModuleHook', 'ServerModule', 'UrlModule']
 
-__getattr__ = lazy_attributes(__name__, {'HookHandle': '.hooks', 'ModuleHook': '.hooks', 'ServerModule': '.server'})
+__getattr__ = lazy_attributes(__name__, {'HookHandle': '.hooks', 'ModuleHook': '.hooks', 'ServerModule': '.server',
+                                               'UrlModule': '.server'})

@@ -1,14 +1,22 @@
-"""ServerModule: deploys a module, flow or callable as a service during the deploy phase.
+"""ServerModule and UrlModule: a module, flow or callable served over HTTP.
 
-The service is started by a launcher (``lazyplug_launcher``) chosen per ServerModule or by the
-``launcher`` setting.
+A ServerModule's deploy task hands what it serves to its launcher (the ``launcher`` argument or
+setting: ``local`` child processes by default, ``thread`` in this process, others from plugins),
+publishes the URLs in the service registry under the module's id, and from then on calling the
+ServerModule calls the service. ``stop()`` ends the service and removes the entry. A
+ServerModule given ``url=`` (or a ``UrlModule``) calls a service that is already running.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
+import urllib.parse
+
 from .. import _hookcalls
 from ..config import config
-from ..errors import InvalidArgumentError, LauncherNotFoundError, LazyplugError
+from ..errors import InvalidArgumentError, LauncherNotFoundError, ServiceError
 from ..flow.base import FlowBase
 from ..reprs import make_repr
 from .action import ActionModule
@@ -18,64 +26,196 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['ServerModule']
+    from ..launchers.base import Deployment
+    from ..serve.client import ServiceClient
+
+__all__ = ['ServerModule', 'UrlModule']
+
+
+def _check_url(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ('http', 'https') or not parts.hostname or not parts.port:
+        raise InvalidArgumentError(f'{url!r} is not the URL of a lazyplug service; expected http://host:port')
+    return f'{parts.scheme}://{parts.netloc}'
+
+
+def _describe(m: Any) -> str:
+    if isinstance(m, ModuleBase):
+        return f'{type(m).__name__} {m.name}' if m.name else type(m).__name__
+    return getattr(m, '__qualname__', None) or type(m).__name__
+
 
 class _ServerModuleImpl(ModuleBase):
-    """The part of a ServerModule that deploys: its submodule is the served module."""
+    """The part of a ServerModule that deploys; its submodule is the served module."""
 
-    def __init__(self, m: Any, pre: Any, post: Any, launcher: Any, port: int | None, num_replicas: int,
-                 security_key: str | None) -> None:
+    def __init__(self, m: Any, *, pre: Any, post: Any, launcher: Any, port: int | None, host: str,
+                 num_replicas: int, security_key: str | None, url: str | None, label: str,
+                 pythonpath: list[str]) -> None:
         super().__init__()
         self._m = ActionModule(m) if isinstance(m, FlowBase) else m
         self._pre = pre
         self._post = post
         self._launcher = launcher
         self._port = port
+        self._host = host
         self._num_replicas = num_replicas
         self._security_key = security_key
+        self._preset_url = url
+        self._urls: list[str] = [url] if url else []
+        self._label = label
+        self._pythonpath = pythonpath
+        self._deployment: Deployment | None = None
+        self._client: ServiceClient | None = None
 
+    # -- deployment ----------------------------------------------------------------------------
     def _get_deploy_tasks(self) -> Any:
+        if self._preset_url or self._deployment is not None:
+            return None  # a running service is not started twice; restart() stops it first
         return self._deploy
 
+    def _make_launcher(self) -> Any:
+        launcher = self._launcher or config['launcher']
+        if not isinstance(launcher, str):
+            if not callable(getattr(launcher, 'launch', None)):
+                raise InvalidArgumentError(f'launcher must be a launcher name or an object with launch(), '
+                                           f'not {launcher!r}')
+            return launcher
+        made = _hookcalls.launcher(launcher, {})
+        if made is None:
+            raise LauncherNotFoundError(f'no installed plugin provides the launcher {launcher!r} that {self._label} '
+                                        'deploys with (built in: local, thread)')
+        return made
+
     def _deploy(self) -> None:
-        name = self._launcher or config['launcher']
-        launcher = _hookcalls.launcher(name, {})
-        if launcher is None:
-            raise LauncherNotFoundError(f'no installed plugin provides the launcher {name!r} '
-                                        'that this ServerModule deploys with')
+        from ..serve.process import ServeSpec
+        from ..services import ServiceEntry, get_registry
+        spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
+                         security_key=self._security_key, name=self._label, max_body=config['max_request_bytes'],
+                         pythonpath=self._pythonpath)
+        deployment = self._make_launcher().launch(spec, self._num_replicas)
+        try:
+            get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
+                                                self._label, os.getpid()))
+        except BaseException:
+            deployment.stop()
+            raise
+        self._deployment = deployment
+        self._urls = list(deployment.urls)
+        self._client = None
+
+    def _on_stop(self) -> None:
+        deployment, self._deployment = self._deployment, None
+        if deployment is None:
+            return
+        self._urls, self._client = [], None
+        try:
+            from ..services import get_registry
+            get_registry().remove(self._module_id)
+        finally:
+            deployment.stop()
+
+    def _on_wait(self) -> None:
+        if self._deployment is not None:
+            self._deployment.wait()
+
+    # -- calling -------------------------------------------------------------------------------
+    def _service(self) -> ServiceClient:
+        client = self._client
+        if client is None:
+            if not self._urls:
+                # not deployed by this object: a copy in another process finds it in the registry
+                from ..services import get_registry
+                entry = get_registry().lookup(self._module_id)
+                if entry is None:
+                    raise ServiceError(f'{self._label} is not running: start() it, or the module that holds it')
+                self._urls = list(entry.urls)
+            from ..serve.client import ServiceClient
+            client = self._client = ServiceClient(self._urls, self._security_key, self._label)
+        return client
 
     def forward(self, *args: Any, **kw: Any) -> Any:
-        raise LazyplugError(f'{self._m!r} is not served yet: start() the ServerModule first')
+        return self._service().call(args, kw)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy (in a server process, say) calls the running service; it does not own it
+        state = dict(self.__dict__)
+        state['_deployment'] = None
+        state['_client'] = None
+        return state
 
 
 class ServerModule(ModuleBase):
-    """Serve ``m`` (a module, flow or callable) as a service started in the deploy phase."""
+    """Serve ``m`` (a module, flow or callable) as a service started in the deploy phase.
+
+    ``pre`` transforms the input and ``post`` the output (``post(output)`` or
+    ``post(output, input)``), both in the server. ``num_replicas`` servers share the calls.
+    ``security_key`` (``True``: generate one) is required of every caller. ``url`` talks to a
+    service that is already running instead. ``launcher`` is a launcher name or object;
+    ``pythonpath`` (a path or a list) adds places the server process imports from.
+    """
 
     def __init__(self, m: Any = None, pre: Any = None, post: Any = None, stream: bool = False,
-                 return_trace: bool = False, port: int | None = None, launcher: Any = None,
-                 num_replicas: int = 1, security_key: str | bool | None = None, url: str | None = None) -> None:
+                 return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
+                 url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
+                 host: str = '127.0.0.1') -> None:
         super().__init__(return_trace=return_trace)
-        if m is None and url is None:
-            raise InvalidArgumentError('ServerModule needs a module, flow or callable to serve, or url=')
+        if (m is None) == (url is None):
+            raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
+                                       'running service (one of them)')
         if m is not None and not callable(m):
             raise InvalidArgumentError(f'ServerModule serves a module, flow or callable, not {m!r}')
-        if not isinstance(num_replicas, int) or num_replicas < 1:
+        if stream:
+            raise InvalidArgumentError('streaming output is not supported by lazyplug servers yet (stream=True)')
+        if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
             raise InvalidArgumentError(f'num_replicas must be a whole number of at least 1, not {num_replicas!r}')
+        if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+            raise InvalidArgumentError(f'port must be a TCP port number (1-65535), not {port!r}')
         if security_key is True:
-            import secrets
             security_key = 'sk-' + secrets.token_hex(16)
+        if security_key is not None and (not isinstance(security_key, str) or not security_key):
+            raise InvalidArgumentError('security_key must be a non-empty string, or True to generate one')
         self._stream = stream
-        self._url = url
-        self._impl = _ServerModuleImpl(m, pre, post, launcher, port, num_replicas, security_key or None)
+        label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
+        paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])
+        self._impl = _ServerModuleImpl(m, pre=pre, post=post, launcher=launcher, port=port, host=host,
+                                       num_replicas=num_replicas, security_key=security_key or None,
+                                       url=_check_url(url) if url else None, label=label,
+                                       pythonpath=paths)
+
+    @property
+    def _url(self) -> str | None:
+        """The URL of the running service (its first replica), or None before start()."""
+        return self._impl._urls[0] if self._impl._urls else None
+
+    @property
+    def _urls(self) -> list[str]:
+        """The URLs of every replica of the running service."""
+        return list(self._impl._urls)
 
     @property
     def _security_key(self) -> str | None:
         return self._impl._security_key
 
+    def _call(self, method_name: str, *args: Any, **kw: Any) -> Any:
+        """Call the method ``method_name`` of the served object, in the server."""
+        return self._impl._service().call_method(method_name, args, kw)
+
     def forward(self, *args: Any, **kw: Any) -> Any:
-        return self._impl(*args, **kw)
+        return self._impl.forward(*args, **kw)
 
     def __repr__(self) -> str:
+        if self._impl._m is None:
+            return make_repr('Module', 'Url', name=self.name, url=self._url, stream=self._stream,
+                             return_trace=self.return_trace)
         return make_repr('Module', 'Server', subs=[repr(self._impl._m)], name=self.name,
                          stream=self._stream, return_trace=self.return_trace)
 
+
+class UrlModule:
+    """``UrlModule(url=...)``: a ServerModule calling a service that is already running."""
+
+    def __new__(cls, url: str | None = None, *, security_key: str | None = None, stream: bool = False,  # type: ignore[misc]
+                return_trace: bool = False) -> ServerModule:
+        if not url:
+            raise InvalidArgumentError('UrlModule needs the url= of a running service')
+        return ServerModule(url=url, security_key=security_key, stream=stream, return_trace=return_trace)

@@ -9,6 +9,12 @@ and start time; an entry whose process is gone is ignored and removed.
 
 from __future__ import annotations
 
+import os
+import threading
+
+from ..config import config
+from ..errors import ConfigError, ServiceConflictError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Protocol
@@ -30,7 +36,7 @@ if TYPE_CHECKING:
         def remove(self, module_id: str) -> None:
             """Forget ``module_id``; an unknown id is ignored."""
 
-__all__ = ['ServiceEntry', 'get_registry']
+__all__ = ['ServiceEntry', 'default_url', 'get_registry']
 
 
 class ServiceEntry:
@@ -66,6 +72,42 @@ class ServiceEntry:
         return f'<ServiceEntry {self.name or self.module_id} at {", ".join(self.urls)} (pids {self.pids})>'
 
 
+def conflict_error(registry_url: str, existing: ServiceEntry, new: ServiceEntry) -> ServiceConflictError:
+    """The error of publishing ``new`` while ``existing``, live and of another owner, holds its id."""
+    what = f'{existing.name} ({existing.module_id!r})' if existing.name else repr(existing.module_id)
+    return ServiceConflictError(
+        f'{what} is already served at {", ".join(existing.urls) or "(no URL)"} by process {existing.owner_pid} '
+        f'(serving pids {existing.pids}), registered in {registry_url}; process {new.owner_pid} cannot publish '
+        f'it at {", ".join(new.urls) or "(no URL)"}: stop the running service first')
+
+
+def default_url() -> str:
+    """The registry URL in force: the ``registry`` setting, or a SQLite file in ``home``."""
+    url: str = config['registry']
+    if url:
+        return url
+    from urllib.parse import quote
+    path = os.path.abspath(os.path.join(config['home'], 'services.sqlite'))
+    return 'sqlite:///' + quote(path.replace(os.sep, '/').lstrip('/'), safe='/:')
+
+
+_registries: dict[str, ServiceRegistry] = {}
+_registries_lock = threading.Lock()
+
+
 def get_registry(url: str | None = None) -> ServiceRegistry:
     """The registry for ``url`` (default: the ``registry`` setting), made once per URL."""
-    raise NotImplementedError  # filled in by the services slice
+    if url is None:
+        url = default_url()
+    registry = _registries.get(url)
+    if registry is None:
+        from .. import _hookcalls
+        with _registries_lock:
+            registry = _registries.get(url)
+            if registry is None:
+                registry = _hookcalls.service_registry(url)
+                if registry is None:
+                    raise ConfigError(f'no service registry for {url!r}: built in are memory:// and '
+                                      'sqlite:///path; a plugin may add other schemes')
+                _registries[url] = registry
+    return registry

@@ -1,0 +1,113 @@
+"""Calling a served module: one keep-alive HTTP connection per thread and server."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import socket
+import threading
+import urllib.parse
+
+from ..config import config
+from ..context import globals as _globals
+from ..errors import AuthenticationError, CodecError, RemoteError, ServiceUnavailableError
+from . import codec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ['ServiceClient', 'health']
+
+_connections = threading.local()  # {(host, port): HTTPConnection} of this thread
+
+
+def _connection(netloc: str) -> http.client.HTTPConnection:
+    pool: dict[str, http.client.HTTPConnection] = _connections.__dict__.setdefault('pool', {})
+    conn = pool.get(netloc)
+    if conn is None:
+        conn = pool[netloc] = http.client.HTTPConnection(netloc, timeout=config['call_timeout'])
+    return conn
+
+
+def _drop(netloc: str) -> None:
+    conn = _connections.__dict__.get('pool', {}).pop(netloc, None)
+    if conn is not None:
+        conn.close()
+
+
+def _post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    netloc = urllib.parse.urlsplit(url).netloc
+    for attempt in (0, 1):
+        conn = _connection(netloc)
+        reused = conn.sock is not None
+        try:
+            if not reused:
+                conn.connect()
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle wait on our sends
+            conn.request('POST', path, body, headers)
+            response = conn.getresponse()
+            return response.status, response.read()
+        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+            _drop(netloc)
+            if attempt == 0 and reused and not isinstance(exc, ConnectionRefusedError):
+                continue  # a kept-alive connection the server closed meanwhile: once more, afresh
+            raise ServiceUnavailableError(f'the service at {url} does not answer: {type(exc).__name__}: {exc}') \
+                from exc
+    raise AssertionError('unreachable')
+
+
+def health(url: str, timeout: float = 1.0) -> bool:
+    """Whether the service at ``url`` answers its health check."""
+    conn = http.client.HTTPConnection(urllib.parse.urlsplit(url).netloc, timeout=timeout)
+    try:
+        conn.request('GET', '/health')
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+class ServiceClient:
+    """Calls of one service (its replicas' URLs in turn) with an optional security key."""
+
+    def __init__(self, urls: list[str], security_key: str | None = None, label: str = 'the served module') -> None:
+        self.urls = list(urls)
+        self.label = label
+        self._headers = {'Content-Type': 'application/json'}
+        if security_key:
+            self._headers['Security-Key'] = security_key
+        self._turn = itertools.count().__next__
+
+    def call(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """Call the served module with ``args`` and ``kw``."""
+        return self._request('/call', {'args': list(args), 'kwargs': kw})
+
+    def call_method(self, name: str, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """Call the method ``name`` of the served object."""
+        return self._request('/method', {'method': name, 'args': list(args), 'kwargs': kw})
+
+    def _request(self, path: str, request: dict[str, Any]) -> Any:
+        if len(_globals):
+            request['globals'] = codec.encodable_items(_globals.snapshot())
+        body = codec.dumps(request, 'an argument')  # a value that cannot travel fails here, before sending
+        url = self.urls[self._turn() % len(self.urls)]
+        status, data = _post(url, path, body, self._headers)
+        try:
+            reply = codec.loads(data)
+        except CodecError as exc:
+            raise ServiceUnavailableError(f'the service at {url} answered {status} with something that is not '
+                                          f'lazyplug JSON: {data[:200]!r}') from exc
+        if status == 200:
+            returned = reply.get('globals')
+            if returned:
+                _globals.update(returned)
+            return reply.get('result')
+        error = reply.get('error') or {}
+        kind, message = error.get('type', 'Error'), error.get('message', '')
+        if status == 401:
+            raise AuthenticationError(f'authentication failed at {url}: {message}')
+        raise RemoteError(f'{error.get("module") or self.label} at {url} failed ({status}): {kind}: {message}',
+                          remote_type=kind, remote_message=message, url=url)
+

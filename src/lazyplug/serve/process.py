@@ -1,0 +1,111 @@
+"""What a server process is given, and how it starts: ``python -m lazyplug.serve``.
+
+The parent writes a :class:`ServeSpec` to the child's standard input (8 bytes of length, then the
+cloudpickled spec: the user's own code going to the user's own child, never over the network) and
+keeps that pipe open. The child binds its socket, prints ``LAZYPLUG_LISTENING <port>``, and serves
+until it is told to stop (SIGTERM) or its parent goes away (the pipe reaches end of file).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import threading
+
+from ..errors import InvalidArgumentError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ['READY_PREFIX', 'ServeSpec', 'bind', 'check_host', 'main']
+
+READY_PREFIX = 'LAZYPLUG_LISTENING '
+
+
+class ServeSpec:
+    """Everything a server needs: what to serve and how."""
+
+    def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
+                 port: int | None = None, security_key: str | None = None, name: str = '',
+                 max_body: int = 16 * 1024 * 1024, pythonpath: list[str] | None = None) -> None:
+        self.target = target
+        self.pre = pre
+        self.post = post
+        self.host = host
+        self.port = port
+        self.security_key = security_key
+        self.name = name
+        self.max_body = max_body
+        self.pythonpath = list(pythonpath or [])  # more places a server process imports from
+
+    def app(self) -> Any:
+        from .app import ServeApp
+        return ServeApp(self.target, pre=self.pre, post=self.post, security_key=self.security_key,
+                        max_body=self.max_body, name=self.name)
+
+
+def check_host(host: str, security_key: str | None) -> None:
+    """A server bound to anything but loopback needs a security key."""
+    if security_key:
+        return
+    try:
+        loopback = host == 'localhost' or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InvalidArgumentError(f'a service bound to {host!r} (not loopback) needs a security key: '
+                                   'pass security_key=True to make one')
+
+
+def bind(host: str, port: int | None) -> socket.socket:
+    """A listening socket on ``host`` and ``port`` (a free port when None)."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # a reply goes out as two writes (head, then body): without TCP_NODELAY, Nagle's algorithm
+    # holds the body until the client's delayed ACK, 40 ms later (accepted sockets inherit it)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port or 0))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(spec: ServeSpec, sock: socket.socket) -> Any:
+    """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``)."""
+    import uvicorn
+    config = uvicorn.Config(spec.app(), log_level='warning', access_log=False, lifespan='off',
+                            timeout_keep_alive=60)
+    return uvicorn.Server(config)
+
+
+def _read_spec(stream: Any) -> ServeSpec:
+    import cloudpickle
+    size = int.from_bytes(stream.read(8), 'big')
+    payload = stream.read(size)
+    if len(payload) != size:
+        raise SystemExit('lazyplug.serve: the parent closed the pipe before sending what to serve')
+    spec = cloudpickle.loads(payload)
+    if not isinstance(spec, ServeSpec):
+        raise SystemExit(f'lazyplug.serve: expected a ServeSpec, got {type(spec).__name__}')
+    return spec
+
+
+def _exit_with_parent(stream: Any) -> None:
+    stream.read()  # returns at end of file: the parent closed the pipe, or died
+    os._exit(0)
+
+
+def main() -> None:
+    """Entry point of ``python -m lazyplug.serve``; see the module's documentation."""
+    stdin = sys.stdin.buffer
+    spec = _read_spec(stdin)
+    check_host(spec.host, spec.security_key)
+    sock = bind(spec.host, spec.port)
+    threading.Thread(target=_exit_with_parent, args=(stdin,), name='lazyplug-parent-watch', daemon=True).start()
+    server = serve(spec, sock)
+    print(f'{READY_PREFIX}{sock.getsockname()[1]}', flush=True)
+    server.run(sockets=[sock])

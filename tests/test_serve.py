@@ -1,0 +1,356 @@
+"""ServerModule, UrlModule and the launchers, against real servers (child processes and threads)."""
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+
+import lazyplug
+from lazyplug import ServerModule, UrlModule, config, globals
+from lazyplug.errors import (
+    AuthenticationError,
+    CodecError,
+    InvalidArgumentError,
+    LaunchError,
+    RemoteError,
+    ServiceUnavailableError,
+    TaskFailedError,
+)
+from lazyplug.module import ModuleBase
+
+LAUNCHERS = ['thread', 'local']
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield
+    deadline = time.monotonic() + 10
+    while True:
+        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
+                and p.status() != psutil.STATUS_ZOMBIE]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'
+
+
+@pytest.fixture
+def started():
+    """Start ServerModules and stop them whatever the test does."""
+    modules = []
+
+    def start(module, **kw):
+        modules.append(module)
+        return module.start(**kw)
+
+    yield start
+    for module in modules:
+        module.stop()
+
+
+class Upper(ModuleBase):
+    def forward(self, text):
+        return text.upper()
+
+    def shout(self, text, times=1):
+        return text.upper() + '!' * times
+
+
+def pid_of_server(_):
+    return os.getpid()
+
+
+def fails(x):
+    raise KeyError(f'no such thing: {x}')
+
+
+# -- calling ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('launcher', LAUNCHERS)
+def test_calling_a_started_server_module_calls_the_service(launcher, started):
+    sm = started(ServerModule(Upper(), launcher=launcher))
+    assert sm._url.startswith('http://127.0.0.1:')
+    assert sm('abc') == 'ABC'
+
+
+@pytest.mark.parametrize('launcher', LAUNCHERS)
+def test_call_runs_another_method_of_the_served_object(launcher, started):
+    sm = started(ServerModule(Upper(), launcher=launcher))
+    assert sm._call('shout', 'hi', times=2) == 'HI!!'
+
+
+def test_values_keep_their_types_on_the_wire(started):
+    sm = started(ServerModule(lambda *a, **k: (a, k), launcher='thread'))
+    result = sm((1, 2), b'\x00', {3: 'x'}, {1}, k=lazyplug.package(4, 5))
+    assert result == (((1, 2), b'\x00', {3: 'x'}, {1}), {'k': (4, 5)})
+    assert type(result[1]['k']) is lazyplug.package
+
+
+def test_pre_and_post_run_in_the_server(started):
+    sm = started(ServerModule(lambda x: x * 2, pre=lambda x: x + 1, post=lambda out, original: (original, out),
+                              launcher='thread'))
+    assert sm(3) == (4, 8)
+
+
+def test_evaluation_goes_through_the_service(started):
+    sm = ServerModule(lambda x: x.upper(), launcher='local')
+    started(sm)
+    sm.evalset(['input1', 'input2'])
+    assert sm.eval().eval_result == ['INPUT1', 'INPUT2']
+
+
+def test_a_flow_is_served_as_one_module_and_nested_server_modules_call_each_other(started):
+    inner = ServerModule(lambda x: x + 1, launcher='local')
+    outer = started(ServerModule(lazyplug.pipeline(inner, lambda x: x * 10), launcher='local'))
+    assert outer(1) == 20
+    inner.stop()
+
+
+def test_replicas_share_the_calls(started):
+    sm = started(ServerModule(pid_of_server, launcher='local', num_replicas=2))
+    assert len(sm._urls) == 2
+    assert len({sm(i) for i in range(6)}) == 2
+
+
+def test_globals_travel_with_each_request_and_come_back(started):
+    def greet(name):
+        globals['seen'] = globals.get('user')
+        return f'hello {name} from {globals["user"]}'
+
+    sm = started(ServerModule(greet, launcher='local'))
+    with globals.session({'user': 'ada'}):
+        assert sm('bob') == 'hello bob from ada'
+        assert globals['seen'] == 'ada'
+
+
+def test_url_modules_call_a_service_that_is_already_running(started):
+    running = started(ServerModule(Upper(), launcher='thread', security_key='sk-test'))
+    for client in (UrlModule(url=running._url, security_key='sk-test'),
+                   ServerModule(url=running._url, security_key='sk-test')):
+        assert client('x') == 'X'
+        assert client.start() is client  # nothing to deploy
+    assert repr(UrlModule(url=running._url)).startswith('<Module type=Url url=http://127.0.0.1:')
+
+
+def test_the_registry_lists_a_service_while_it_runs():
+    from lazyplug.services import get_registry
+    sm = ServerModule(Upper(), launcher='thread').start()
+    try:
+        entry = get_registry().lookup(sm._impl._module_id)
+        assert entry.urls == sm._urls and entry.owner_pid == os.getpid()
+    finally:
+        sm.stop()
+    assert get_registry().lookup(sm._impl._module_id) is None
+
+
+def test_restart_stops_and_starts_again(started):
+    sm = started(ServerModule(pid_of_server, launcher='local'))
+    first = sm(0)
+    assert sm.start()(0) == first  # start() on a running service keeps it
+    assert sm.restart()(0) != first
+
+
+def test_update_with_workers_deploys_independent_services_at_once(started):
+    spans = []
+
+    class Spans:
+        @lazyplug.hookimpl(wrapper=True)
+        def lazyplug_run_task(self, module, phase, task):
+            start = time.monotonic()
+            result = yield
+            spans.append((start, time.monotonic()))
+            return result
+
+    lazyplug.plugins.register(Spans(), name='spans')
+    app = lazyplug.ActionModule(*[ServerModule(lambda x, i=i: x + i, launcher='local') for i in range(3)])
+    started(app, workers=3)
+    assert app(0) == 3
+    assert len(spans) == 3
+    assert max(start for start, _ in spans) < min(end for _, end in spans)  # all three were starting at once
+
+
+# -- security and bad input -------------------------------------------------------------------------
+
+def test_security_key_true_generates_one_and_every_call_must_carry_it(started):
+    sm = started(ServerModule(Upper(), launcher='thread', security_key=True))
+    assert sm._security_key.startswith('sk-') and sm('a') == 'A'
+    with pytest.raises(AuthenticationError, match='authentication failed'):
+        UrlModule(url=sm._url, security_key='sk-wrong')('a')
+    with pytest.raises(AuthenticationError, match='authentication failed'):
+        UrlModule(url=sm._url)('a')
+    assert raw(sm._url, 'GET', '/health')[0] == 200  # health needs no key
+
+
+def test_a_server_bound_beyond_loopback_needs_a_key():
+    with pytest.raises(TaskFailedError) as info:
+        ServerModule(Upper(), launcher='local', host='0.0.0.0').start()
+    assert isinstance(info.value.__cause__, InvalidArgumentError) and 'security key' in str(info.value.__cause__)
+
+
+def raw(url, method, path, body=b'', headers=None):
+    conn = http.client.HTTPConnection(url.split('//', 1)[1], timeout=10)
+    try:
+        conn.request(method, path, body, headers or {})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b'null')
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize('body, status, words', [
+    (b'{not json', 400, 'malformed JSON'),
+    (b'[1, 2]', 400, 'JSON object'),
+    (b'{"args": 5}', 400, '"args" must be a list'),
+    (b'{"args": [{"__lp__": "alien"}]}', 400, "unknown value tag 'alien'"),
+])
+def test_bad_requests_get_a_4xx_with_a_message_and_the_server_keeps_serving(body, status, words, started):
+    sm = started(ServerModule(Upper(), launcher='local'))
+    code, reply = raw(sm._url, 'POST', '/call', body)
+    assert code == status and words in reply['error']['message']
+    assert sm('still') == 'STILL'
+
+
+def test_unknown_methods_and_endpoints_are_404(started):
+    sm = started(ServerModule(Upper(), launcher='thread'))
+    code, reply = raw(sm._url, 'POST', '/method', b'{"method": "vanish", "args": []}')
+    assert code == 404 and "no method 'vanish'" in reply['error']['message']
+    assert raw(sm._url, 'POST', '/method', b'{"method": "_private", "args": []}')[0] == 400
+    assert raw(sm._url, 'GET', '/elsewhere')[0] == 404
+    with pytest.raises(RemoteError, match="no method 'vanish'"):
+        sm._call('vanish')
+
+
+def test_an_oversized_body_is_413(started):
+    with config.temp('max_request_bytes', 1000):
+        sm = started(ServerModule(Upper(), launcher='local'))
+    with pytest.raises(RemoteError, match=r'413.*larger than 1000 bytes'):
+        sm('x' * 2000)
+    assert sm('small') == 'SMALL'
+
+
+@pytest.mark.parametrize('launcher', LAUNCHERS)
+def test_an_exception_in_forward_is_raised_at_the_caller_naming_the_module(launcher, started):
+    sm = started(ServerModule(fails, launcher=launcher))
+    with pytest.raises(RemoteError) as info:
+        sm('x')
+    assert info.value.remote_type == 'KeyError' and 'no such thing: x' in str(info.value)
+    assert 'fails served by ServerModule' in str(info.value) and sm._url in str(info.value)
+    with pytest.raises(RemoteError):
+        sm('again')  # the server keeps serving
+
+
+def test_a_value_that_cannot_travel_fails_at_the_caller_before_sending(started):
+    calls = []
+    sm = started(ServerModule(lambda x: calls.append(x), launcher='thread'))
+    with pytest.raises(CodecError, match='cannot be sent'):
+        sm(object())
+    assert calls == []
+
+
+def test_a_server_killed_from_outside_fails_the_next_call_naming_its_url(started):
+    sm = started(ServerModule(Upper(), launcher='local'))
+    assert sm('a') == 'A'
+    pid = sm._impl._deployment.pids[0]
+    os.kill(pid, signal.SIGKILL)
+    psutil.Process(pid).wait(10)
+    with pytest.raises(ServiceUnavailableError, match=sm._url.replace('.', r'\.')):
+        sm('b')
+
+
+# -- start-up and clean-up ----------------------------------------------------------------------------
+
+class Exploding:
+    """Unpickles in the server process by printing and failing."""
+
+    def __reduce__(self):
+        return (explode, ())
+
+    def __call__(self, x):
+        return x
+
+
+def explode():
+    print('boom in the child', flush=True)
+    raise RuntimeError('cannot unpickle here')
+
+
+class Slow:
+    def __reduce__(self):
+        return (sleep_then_serve, ())
+
+    def __call__(self, x):
+        return x
+
+
+def sleep_then_serve():
+    print('waking slowly', flush=True)
+    time.sleep(30)
+    return Slow()
+
+
+def test_a_server_that_dies_while_starting_reports_its_last_output():
+    with pytest.raises(TaskFailedError) as info:
+        ServerModule(Exploding(), launcher='local').start()
+    assert isinstance(info.value.__cause__, LaunchError)
+    assert 'boom in the child' in str(info.value.__cause__) and 'exited' in str(info.value.__cause__)
+
+
+def test_a_server_that_does_not_answer_in_time_is_stopped_and_reported():
+    with config.temp('start_timeout', 1.0):
+        with pytest.raises(TaskFailedError) as info:
+            ServerModule(Slow(), launcher='local').start()
+    message = str(info.value.__cause__)
+    assert 'within 1 s' in message and 'waking slowly' in message
+
+
+def test_a_failed_update_stops_every_service_it_started():
+    good = ServerModule(Upper(), launcher='local')
+    bad = ServerModule(Exploding(), launcher='local')
+    app = lazyplug.ActionModule(good, bad)
+    with pytest.raises(TaskFailedError):
+        app.update(workers=2)
+    assert good._url is None
+    with pytest.raises(lazyplug.errors.ServiceError, match='not running'):
+        good('x')
+
+
+def test_servers_exit_when_their_parent_is_killed(tmp_path):
+    script = textwrap.dedent('''
+        import sys, time, lazyplug
+        sm = lazyplug.ServerModule(lambda x: x, launcher='local', num_replicas=2).start()
+        print(' '.join(map(str, sm._impl._deployment.pids)), flush=True)
+        time.sleep(60)
+    ''')
+    parent = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
+        parent.kill()
+        parent.wait(10)
+        _, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)], timeout=10)
+        assert not alive, f'server processes outlived their parent: {alive}'
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+
+
+def test_bad_arguments_are_refused_at_construction():
+    for kwargs, words in [({}, 'one of them'), ({'m': Upper(), 'url': 'http://h:1'}, 'one of them'),
+                          ({'m': 5}, 'not 5'), ({'m': Upper(), 'num_replicas': 0}, 'num_replicas'),
+                          ({'m': Upper(), 'port': 70000}, 'port'), ({'url': 'ftp://x'}, 'not the URL'),
+                          ({'m': Upper(), 'security_key': ''}, 'security_key'), ({'m': Upper(), 'stream': True},
+                                                                                  'stream')]:
+        with pytest.raises(InvalidArgumentError, match=words):
+            ServerModule(**kwargs)
+    with pytest.raises(InvalidArgumentError, match="no option 'colour'"):
+        from lazyplug.launchers.local import LocalLauncher
+        LocalLauncher({'colour': 'red'})
