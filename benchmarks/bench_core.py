@@ -112,6 +112,16 @@ def print_table(title: str, rows: list[Row]) -> None:
     sys.stdout.flush()
 
 
+def print_goals(rows: list[Row], began: float) -> None:
+    """Print PASS or MISS for every row held to a goal, and how long the run took since ``began``."""
+    goals = [r for r in rows if r.passed is not None]
+    print('\nGoals')
+    for r in goals:
+        print(f'  {"PASS" if r.passed else "MISS"}  {r.figure}: {r.value} (goal {r.goal})')
+    missed = sum(not r.passed for r in goals)
+    print(f'\n{len(goals) - missed} of {len(goals)} goals met; the run took {time.perf_counter() - began:.0f} s.')
+
+
 # -- timing helpers --------------------------------------------------------------------------------
 
 def _calibrated(stmt: str, namespace: dict[str, Any], settings: Settings) -> tuple[timeit.Timer, int]:
@@ -424,12 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(title, section_rows)
         rows.extend(section_rows)
 
-    goals = [r for r in rows if r.passed is not None]
-    print('\nGoals')
-    for r in goals:
-        print(f'  {"PASS" if r.passed else "MISS"}  {r.figure}: {r.value} (goal {r.goal})')
-    missed = sum(not r.passed for r in goals)
-    print(f'\n{len(goals) - missed} of {len(goals)} goals met; the run took {time.perf_counter() - began:.0f} s.')
+    print_goals(rows, began)
     return 0
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench_core import FULL, QUICK, Row, Settings, per_call, print_table, us
+from bench_core import FULL, QUICK, Row, Settings, per_call, print_goals, print_table, us
 
 import lazyplug
 
@@ -174,12 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table('Per call, each flow beside the hand-written equivalent (best of timeit repeats)', per_call_table)
     sleeping = sleeping_rows(settings)
     print_table('Concurrency (best of several calls)', sleeping)
-    goals = [r for r in per_call_table + sleeping if r.passed is not None]
-    print('\nGoals')
-    for row in goals:
-        print(f'  {"PASS" if row.passed else "MISS"}  {row.figure}: {row.value} (goal {row.goal})')
-    print(f'\n{sum(bool(r.passed) for r in goals)} of {len(goals)} goals met; '
-          f'the run took {time.perf_counter() - started:.0f} s.')
+    print_goals(per_call_table + sleeping, started)
     return 0
 
 

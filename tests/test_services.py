@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lazyplug import config, services
+from lazyplug import _hookcalls, config
 from lazyplug.errors import ConfigError, ServiceConflictError
 from lazyplug.services import ServiceEntry, _process, get_registry
 from lazyplug.services.memory import MemoryRegistry
@@ -61,13 +61,13 @@ def sleeper():
 @pytest.fixture
 def registries_made_here():
     """Forget (and close) the registries get_registry() makes during the test."""
-    before = dict(services._registries)
+    before = dict(_hookcalls._made)
     try:
         yield
     finally:
-        for url, made in list(services._registries.items()):
-            if url not in before:
-                del services._registries[url]
+        for key, made in list(_hookcalls._made.items()):
+            if key not in before:
+                del _hookcalls._made[key]
                 if hasattr(made, 'close'):
                     made.close()
 

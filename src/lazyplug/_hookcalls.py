@@ -7,8 +7,11 @@ happen. The plugin manager (and with it pluggy and the entry points) loads on th
 
 from __future__ import annotations
 
+import threading
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     import pluggy
@@ -26,6 +29,7 @@ class _State:
 
 
 state = _State()
+_made_lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
 
 
@@ -94,3 +98,21 @@ def cache_store(name: str) -> Any:
 
 def register_commands(cli: Any) -> None:
     load().hook.lazyplug_register_commands(cli=cli)
+
+
+_made: dict[tuple[str, Any], Any] = {}
+
+
+def made_once(kind: str, key: Any, make: Callable[[], Any], missing: Callable[[], Exception]) -> Any:
+    """What ``make()`` (a hook call) returns for ``(kind, key)``, made once per process; ``missing()``
+    is raised when no plugin makes it."""
+    made = _made.get((kind, key))
+    if made is None:
+        with _made_lock:
+            made = _made.get((kind, key))
+            if made is None:
+                made = make()
+                if made is None:
+                    raise missing()
+                _made[(kind, key)] = made
+    return made

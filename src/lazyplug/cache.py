@@ -163,23 +163,10 @@ class FileStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-_stores: dict[tuple[str, str], Any] = {}
-_stores_lock = threading.Lock()
-
-
 def get_store(strategy: str | None = None) -> Any:
     """The store of ``strategy`` (default: the ``cache_strategy`` setting), made once per process."""
+    from . import _hookcalls
     name = strategy or config['cache_strategy']
-    key = (name, cache_dir())
-    store = _stores.get(key)
-    if store is None:
-        from . import _hookcalls
-        with _stores_lock:
-            store = _stores.get(key)
-            if store is None:
-                store = _hookcalls.cache_store(name)
-                if store is None:
-                    raise ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and file; '
-                                      'a plugin may add others')
-                _stores[key] = store
-    return store
+    return _hookcalls.made_once('cache store', (name, cache_dir()), lambda: _hookcalls.cache_store(name),
+                                lambda: ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and '
+                                                    'file; a plugin may add others'))

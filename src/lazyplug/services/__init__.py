@@ -10,7 +10,6 @@ and start time; an entry whose process is gone is ignored and removed.
 from __future__ import annotations
 
 import os
-import threading
 
 from ..config import config
 from ..errors import ConfigError, ServiceConflictError
@@ -91,23 +90,12 @@ def default_url() -> str:
     return 'sqlite:///' + quote(path.replace(os.sep, '/').lstrip('/'), safe='/:')
 
 
-_registries: dict[str, ServiceRegistry] = {}
-_registries_lock = threading.Lock()
-
-
 def get_registry(url: str | None = None) -> ServiceRegistry:
     """The registry for ``url`` (default: the ``registry`` setting), made once per URL."""
-    if url is None:
-        url = default_url()
-    registry = _registries.get(url)
-    if registry is None:
-        from .. import _hookcalls
-        with _registries_lock:
-            registry = _registries.get(url)
-            if registry is None:
-                registry = _hookcalls.service_registry(url)
-                if registry is None:
-                    raise ConfigError(f'no service registry for {url!r}: built in are memory:// and '
-                                      'sqlite:///path; a plugin may add other schemes')
-                _registries[url] = registry
+    from .. import _hookcalls
+    where = url or default_url()
+    registry: ServiceRegistry = _hookcalls.made_once(
+        'service registry', where, lambda: _hookcalls.service_registry(where),
+        lambda: ConfigError(f'no service registry for {where!r}: built in are memory:// and sqlite:///path; '
+                            'a plugin may add other schemes'))
     return registry
