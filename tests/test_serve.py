@@ -23,6 +23,7 @@ from lazyplug.errors import (
     ServiceUnavailableError,
     TaskFailedError,
 )
+from lazyplug.launchers.local import fork_server_pid
 from lazyplug.module import ModuleBase
 
 LAUNCHERS = ['thread', 'local']
@@ -34,6 +35,8 @@ def nothing_left_running():
     yield
     deadline = time.monotonic() + 10
     while True:
+        # the fork server lives as long as this process, by design; what it forks must not
+        before.add(fork_server_pid())
         left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
                 and p.status() != psutil.STATUS_ZOMBIE]
         if not left or time.monotonic() > deadline:
@@ -325,14 +328,15 @@ def test_a_failed_update_stops_every_service_it_started():
 def test_servers_exit_when_their_parent_is_killed(tmp_path):
     script = textwrap.dedent('''
         import sys, time, lazyplug
+        from lazyplug.launchers.local import fork_server_pid
         sm = lazyplug.ServerModule(lambda x: x, launcher='local', num_replicas=2).start()
-        print(' '.join(map(str, sm._impl._deployment.pids)), flush=True)
+        print(' '.join(map(str, [*sm._impl._deployment.pids, fork_server_pid()])), flush=True)
         time.sleep(60)
     ''')
     parent = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in parent.stdout.readline().split()]
-        assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
+        assert len(pids) == 3 and all(psutil.pid_exists(p) for p in pids)  # two servers, one fork server
         parent.kill()
         parent.wait(10)
         _, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)], timeout=10)
