@@ -351,8 +351,9 @@ def test_bad_arguments_are_refused_at_construction():
     for kwargs, words in [({}, 'one of them'), ({'m': Upper(), 'url': 'http://h:1'}, 'one of them'),
                           ({'m': 5}, 'not 5'), ({'m': Upper(), 'num_replicas': 0}, 'num_replicas'),
                           ({'m': Upper(), 'port': 70000}, 'port'), ({'url': 'ftp://x'}, 'not the URL'),
-                          ({'m': Upper(), 'security_key': ''}, 'security_key'), ({'m': Upper(), 'stream': True},
-                                                                                  'stream')]:
+                          ({'m': Upper(), 'security_key': ''}, 'security_key'),
+                          ({'m': Upper(), 'security_key': 'a\r\nX-Evil: 1'}, 'visible ASCII'),
+                          ({'m': Upper(), 'stream': True}, 'stream')]:
         with pytest.raises(InvalidArgumentError, match=words):
             ServerModule(**kwargs)
     with pytest.raises(InvalidArgumentError, match="no option 'colour'"):

@@ -172,8 +172,10 @@ class ServerModule(ModuleBase):
             raise InvalidArgumentError(f'port must be a TCP port number (1-65535), not {port!r}')
         if security_key is True:
             security_key = 'sk-' + secrets.token_hex(16)
-        if security_key is not None and (not isinstance(security_key, str) or not security_key):
-            raise InvalidArgumentError('security_key must be a non-empty string, or True to generate one')
+        if security_key is not None and (not isinstance(security_key, str) or not security_key
+                                         or not all(33 <= ord(c) < 127 for c in security_key)):
+            raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
+                                       '(it travels in an HTTP header), or True to generate one')
         self._stream = stream
         label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
         paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])

@@ -19,15 +19,46 @@ if TYPE_CHECKING:
 
 __all__ = ['ServiceClient', 'health']
 
-_connections = threading.local()  # {(host, port): HTTPConnection} of this thread
+_connections = threading.local()  # {netloc: _Connection} of this thread
 
 
-def _connection(netloc: str) -> http.client.HTTPConnection:
-    pool: dict[str, http.client.HTTPConnection] = _connections.__dict__.setdefault('pool', {})
-    conn = pool.get(netloc)
-    if conn is None:
-        conn = pool[netloc] = http.client.HTTPConnection(netloc, timeout=config['call_timeout'])
-    return conn
+class _Connection:
+    """A keep-alive HTTP/1.1 connection to a lazyplug server: one write per request, and only what
+    a lazyplug reply holds is parsed (a status line and a Content-Length)."""
+
+    def __init__(self, netloc: str) -> None:
+        host, _, port = netloc.rpartition(':')
+        self.sock = socket.create_connection((host.strip('[]'), int(port)), timeout=config['call_timeout'])
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.head = f'Host: {netloc}\r\n'.encode()
+        self.pending = b''
+
+    def post(self, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
+        self.sock.sendall(b'POST %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n%s'
+                          % (path.encode(), self.head, headers, len(body), body))
+        data = self.pending
+        while b'\r\n\r\n' not in data:
+            data += self._recv()
+        head, _, data = data.partition(b'\r\n\r\n')
+        lines = head.split(b'\r\n')
+        status = int(lines[0].split(b' ', 2)[1])
+        length = next((int(line.split(b':', 1)[1]) for line in lines[1:]
+                       if line[:15].lower() == b'content-length:'), None)
+        if length is None:
+            raise http.client.HTTPException(f'a reply without Content-Length: {head[:200]!r}')
+        while len(data) < length:
+            data += self._recv()
+        self.pending = data[length:]
+        return status, data[:length]
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(262144)
+        if not chunk:
+            raise ConnectionResetError('the server closed the connection')
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def _drop(netloc: str) -> None:
@@ -36,19 +67,17 @@ def _drop(netloc: str) -> None:
         conn.close()
 
 
-def _post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
     netloc = urllib.parse.urlsplit(url).netloc
+    pool: dict[str, _Connection] = _connections.__dict__.setdefault('pool', {})
     for attempt in (0, 1):
-        conn = _connection(netloc)
-        reused = conn.sock is not None
+        conn = pool.get(netloc)
+        reused = conn is not None
         try:
-            if not reused:
-                conn.connect()
-                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle wait on our sends
-            conn.request('POST', path, body, headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (ConnectionError, http.client.HTTPException, OSError) as exc:
+            if conn is None:
+                conn = pool[netloc] = _Connection(netloc)
+            return conn.post(path, body, headers)
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             _drop(netloc)
             if attempt == 0 and reused and not isinstance(exc, ConnectionRefusedError):
                 continue  # a kept-alive connection the server closed meanwhile: once more, afresh
@@ -75,9 +104,9 @@ class ServiceClient:
     def __init__(self, urls: list[str], security_key: str | None = None, label: str = 'the served module') -> None:
         self.urls = list(urls)
         self.label = label
-        self._headers = {'Content-Type': 'application/json'}
+        self._headers = b'Content-Type: application/json\r\n'
         if security_key:
-            self._headers['Security-Key'] = security_key
+            self._headers += f'Security-Key: {security_key}\r\n'.encode()
         self._turn = itertools.count().__next__
 
     def call(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
