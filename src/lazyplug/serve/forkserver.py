@@ -51,9 +51,12 @@ def serve_forever(control_fd: int) -> None:
     control = socket.socket(fileno=control_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked servers are reaped by the system
     import cloudpickle  # noqa: F401 - warm: what every server imports
-    import uvicorn  # noqa: F401
+    import uvicorn
 
     from . import app, codec, process  # noqa: F401
+    # uvicorn imports its protocol, loop and lifespan classes when a server loads its config:
+    # load one here, so that every forked server finds them imported
+    uvicorn.Config(app.ServeApp(None), log_level='warning', access_log=False, lifespan='off').load()
     while True:
         readable = select.select([control.fileno(), 0], [], [])[0]
         if 0 in readable and not os.read(0, 1):
