@@ -145,10 +145,6 @@ class Bind:
         """The callable the arguments are bound to."""
         return self._func
 
-    def references(self) -> list[Any]:
-        """The bound values, positional then keyword."""
-        return [*self._args, *self._kw.values()]
-
     def _replace_items(self, flow: FlowBase, items: list[Any]) -> bool:
         """Turn bound values that are items of ``flow`` into references to their outputs."""
         changed = False
