@@ -1,4 +1,5 @@
-"""Isolation for tests of lazyplug and of its plugins.
+"""Isolation for tests of lazyplug and of its plugins (the pytest fixtures of
+``lazyplug.pytest_plugin`` are built on these).
 
 ``isolated_registry()`` and ``isolated_plugins()`` are context managers: what a test registers
 inside them (module groups and modules; hook plugins and settings of the plugin manager) is gone

@@ -1,0 +1,59 @@
+"""lazyplug's pytest plugin (entry point ``pytest11``): fixtures that keep tests of lazyplug
+applications and plugins from leaking into each other.
+
+* ``lazyplug_registry``: module groups and modules registered during the test are gone after it,
+  and entry-point groups load afresh inside it.
+* ``lazyplug_plugins``: a new plugin manager for the test, built from the settings then in force
+  (``lazyplug.config.temp('plugins', ...)``, environment variables); run-time registrations
+  (``lazyplug.plugins.register``) end with the test.
+* ``lazyplug_home``: a private ``LAZYPLUG_HOME`` (service registry, caches) for the test and the
+  processes it starts.
+* ``lazyplug_isolated``: all three.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .config import config
+from .testing import isolated_plugins, isolated_registry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+__all__ = ['lazyplug_home', 'lazyplug_isolated', 'lazyplug_plugins', 'lazyplug_registry']
+
+
+@pytest.fixture
+def lazyplug_registry() -> Iterator[isolated_registry]:
+    """Module groups and modules registered in the test are gone after it."""
+    with isolated_registry() as registry:
+        yield registry
+
+
+@pytest.fixture
+def lazyplug_plugins() -> Iterator[isolated_plugins]:
+    """A fresh plugin manager for the test; the previous one comes back after it."""
+    with isolated_plugins(fresh=True) as manager:
+        yield manager
+
+
+@pytest.fixture
+def lazyplug_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private LAZYPLUG_HOME for the test and the processes it starts."""
+    home = tmp_path / 'lazyplug-home'
+    monkeypatch.setenv('LAZYPLUG_HOME', str(home))
+    config.reload('home')
+    try:
+        yield home
+    finally:
+        monkeypatch.undo()
+        config.reload('home')
+
+
+@pytest.fixture
+def lazyplug_isolated(lazyplug_home: Path, lazyplug_registry: isolated_registry,
+                      lazyplug_plugins: isolated_plugins) -> None:
+    """A private home, registry and plugin manager for the test."""
