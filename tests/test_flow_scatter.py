@@ -95,6 +95,14 @@ def test_eight_sleeping_items_overlap(flow):
     assert max(s for s, _ in spans) < min(e for _, e in spans)
 
 
+def test_items_still_overlap_after_the_pool_was_capped_and_backlogged():
+    import lazyplug
+    inner = parallel(*[plus(1)] * 8)
+    with lazyplug.config.temp('thread_pool_workers', 2):
+        parallel(*[inner] * 8)(0)  # the pool's two threads are busy: later jobs queue up
+    test_eight_sleeping_items_overlap(lambda f: parallel(*[f] * 8))
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason='exception notes arrived in Python 3.11')
 def test_an_exception_in_warp_names_the_part():
     def fails_on_two(x):

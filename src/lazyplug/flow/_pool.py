@@ -25,15 +25,16 @@ __all__ = ['run_all', 'run_each']
 
 
 class _WorkerPool:
-    """Daemon threads fed from one queue, started on demand up to ``max_workers``."""
+    """Daemon threads fed from one queue, started on demand up to the ``thread_pool_workers``
+    setting in force when they are needed."""
 
-    def __init__(self, max_workers: int) -> None:
+    def __init__(self) -> None:
         import queue
-        self._max = max_workers
         self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
-        self._idle = 0
+        self._idle = 0  # threads waiting for a job that no queued job is meant for yet
+        self._backlog = 0  # queued jobs no thread was free for when they came
 
     def submit(self, job: Callable[[], None]) -> None:
         self._queue.put(job)
@@ -41,7 +42,8 @@ class _WorkerPool:
             if self._idle:
                 self._idle -= 1  # that idle thread will take the job
                 return
-            if self._threads >= self._max:
+            if self._threads >= config['thread_pool_workers']:
+                self._backlog += 1
                 return
             self._threads += 1
         threading.Thread(target=self._work, name=f'lazyplug-{self._threads}', daemon=True).start()
@@ -52,7 +54,12 @@ class _WorkerPool:
             job = get()
             job()
             with self._lock:
-                self._idle += 1
+                # a backlogged job is waiting: this thread takes it without becoming idle, or the
+                # next submit would count on this thread for its own job and leave it unserved
+                if self._backlog:
+                    self._backlog -= 1
+                else:
+                    self._idle += 1
 
 
 _pool: _WorkerPool | None = None
@@ -64,7 +71,7 @@ def _get_pool() -> _WorkerPool:
     if _pool is None:
         with _pool_lock:
             if _pool is None:
-                _pool = _WorkerPool(config['thread_pool_workers'])
+                _pool = _WorkerPool()
     return _pool
 
 
@@ -102,7 +109,7 @@ def run_all(calls: Sequence[Callable[[], Any]]) -> tuple[list[Any], list[BaseExc
                 all_done.release()
 
     pool = _get_pool()
-    for _ in range(min(n, pool._max + 1) - 1):
+    for _ in range(min(n, config['thread_pool_workers'] + 1) - 1):
         pool.submit(work)
     work()
     all_done.acquire()
