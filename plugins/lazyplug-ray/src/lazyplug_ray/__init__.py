@@ -1,0 +1,24 @@
+"""lazyplug-ray: run a lazyplug application's ServerModules on a Ray cluster.
+
+Choose it with ``ServerModule(m, launcher='ray')``, the ``launcher`` setting
+(``LAZYPLUG_LAUNCHER=ray``), or ``launcher=RayLauncher(num_cpus=1, ...)`` for options.
+Importing this package does not import Ray.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .launcher import RayDeployment, RayLauncher
+
+__version__ = '0.1.0'
+__all__ = ['RayDeployment', 'RayLauncher']
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import launcher
+        return getattr(launcher, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,0 +1,216 @@
+"""The ``ray`` launcher: each replica of a ServerModule is a Ray actor serving lazyplug's own app.
+
+Ray places the actors (by the resources asked for), restarts one whose process died
+(``max_restarts``), and ends them when the launcher stops them or this process goes away
+(they are owned by it). The URLs published are the actors' own HTTP servers, one per replica,
+which the client takes in turn exactly as with the local launcher.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import uuid
+
+from lazyplug.config import config
+from lazyplug.errors import InvalidArgumentError, LaunchError
+from lazyplug.launchers.base import Deployment, wait_healthy
+from lazyplug.serve.process import check_host
+
+from . import cluster
+from .replica import ServiceReplica, port_file
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from lazyplug.serve.process import ServeSpec
+
+__all__ = ['RayDeployment', 'RayLauncher']
+
+_NUMBER = (int, float)
+_live: set[RayDeployment] = set()
+_live_lock = threading.Lock()
+_actor_class: Any = None
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    checks = {
+        'address': (lambda v: v is None or (isinstance(v, str) and v != ''), 'a Ray address ("auto", "ray://host:port")'),
+        'num_cpus': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v >= 0, 'a number >= 0'),
+        'num_gpus': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v >= 0, 'a number >= 0'),
+        'memory': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0, 'a whole number of bytes > 0'),
+        'max_restarts': (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= -1,
+                         'a whole number >= 0, or -1 for no limit'),
+        'start_timeout': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v > 0, 'seconds > 0'),
+        'runtime_env': (lambda v: isinstance(v, dict), "a dict of Ray's runtime environment"),
+    }
+    for name, value in options.items():
+        if name not in checks:
+            raise InvalidArgumentError(f'the ray launcher has no option {name!r} '
+                                       f'(options: {", ".join(sorted(checks))})')
+        valid, what = checks[name]
+        if not valid(value):
+            raise InvalidArgumentError(f'the ray launcher option {name}={value!r} is not valid: expected {what}')
+
+
+class RayLauncher:
+    """Run each replica of a service as a Ray actor.
+
+    Options: ``address`` (a running cluster; default: the ``ray_address`` setting,
+    ``LAZYPLUG_RAY_ADDRESS``, else a local Ray instance started for the application), the
+    resources of each replica ``num_cpus``, ``num_gpus``, ``memory`` (bytes), ``max_restarts``
+    (how often Ray restarts a replica whose process died; -1, the default: always),
+    ``runtime_env`` (Ray's, for remote clusters) and ``start_timeout`` (seconds).
+    """
+
+    name = 'ray'
+
+    def __init__(self, **options: Any) -> None:
+        _check_options(options)
+        self.address: str | None = options.get('address') or config['ray_address'] or None
+        self.start_timeout = float(options.get('start_timeout', config['start_timeout']))
+        self.actor_options: dict[str, Any] = {key: options[key] for key in ('num_cpus', 'num_gpus', 'memory',
+                                                                          'runtime_env') if key in options}
+        self.actor_options['max_restarts'] = options.get('max_restarts', -1)
+        # a threaded actor: ready(), serving() and shutdown() must not wait for each other
+        self.actor_options['max_concurrency'] = 4
+
+    def __repr__(self) -> str:
+        return f'<RayLauncher address={self.address or "local"} {self.actor_options}>'
+
+    def launch(self, spec: ServeSpec, replicas: int) -> RayDeployment:
+        """Start ``replicas`` actors serving ``spec`` and wait until each answers its health check."""
+        import cloudpickle
+        check_host(spec.host, spec.security_key)
+        pythonpath = [*spec.pythonpath, *(entry or os.getcwd() for entry in sys.path)]
+        first_port = spec.port
+        cluster.acquire(self.address)
+        actors: list[Any] = []
+        keys: list[str] = []
+        try:
+            actor_class = _get_actor_class()
+            for index in range(replicas):
+                port = first_port + index if first_port else None  # replicas take the next ports
+                spec.port = port
+                keys.append(uuid.uuid4().hex)
+                actors.append(actor_class.options(**self.actor_options).remote(
+                    cloudpickle.dumps(spec), pythonpath, port, keys[-1]))
+            spec.port = first_port
+            urls = self._wait_ready(actors, spec.name)
+        except BaseException:
+            spec.port = first_port
+            try:
+                _remove(actors, keys)
+            finally:
+                cluster.release()
+            raise
+        return RayDeployment(urls, actors, keys, self.start_timeout)
+
+    def _wait_ready(self, actors: list[Any], name: str) -> list[str]:
+        import ray
+        from ray.exceptions import GetTimeoutError, RayError
+        deadline = time.monotonic() + self.start_timeout
+        try:
+            addresses = ray.get([actor.ready.remote(self.start_timeout) for actor in actors],
+                                timeout=self.start_timeout)
+        except GetTimeoutError:
+            asked = {k: v for k, v in self.actor_options.items() if k in ('num_cpus', 'num_gpus', 'memory')}
+            raise LaunchError(f'{name}: the Ray actors did not start within {self.start_timeout:g} s (the '
+                              f'start_timeout option or setting); each asks for {asked or "Ray default resources"}, '
+                              f'and the cluster has {ray.available_resources()} available') from None
+        except RayError as exc:
+            raise LaunchError(f'{name}: a Ray actor failed to start serving: {exc}') from exc
+        urls = [f'http://{host}:{port}' for host, port, _ in addresses]
+        for url in urls:
+            wait_healthy(url, deadline, lambda: None, self.start_timeout,
+                         lambda: '(the replica\'s output is in the Ray logs of its node)')
+        return urls
+
+
+def _get_actor_class() -> Any:
+    global _actor_class
+    if _actor_class is None:
+        import ray
+        _actor_class = ray.remote(ServiceReplica)
+    return _actor_class
+
+
+def _remove(actors: list[Any], keys: list[str]) -> None:
+    """End ``actors`` for good, waiting until Ray reports them dead; forget their ports."""
+    import ray
+    if actors and ray.is_initialized():
+        from ray.exceptions import RayError
+        # shut the servers down gracefully (closing the ports, removing the port files), then
+        # kill the actors so that Ray does not restart them
+        ray.wait([actor.shutdown.remote() for actor in actors], num_returns=len(actors), timeout=10)
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+        deadline = time.monotonic() + 30
+        for actor in actors:
+            while time.monotonic() < deadline:  # ray.kill only asks: wait until Ray says it is done
+                try:
+                    ray.get(actor.serving.remote(), timeout=max(deadline - time.monotonic(), 0.1))
+                except RayError:
+                    break
+                time.sleep(0.02)
+    for key in keys:  # a replica that never started or died hard leaves its port file on this node
+        try:
+            os.remove(port_file(key))
+        except OSError:
+            pass
+
+
+class RayDeployment(Deployment):
+    """A service whose replicas are Ray actors (``actors``).
+
+    ``pids`` holds this process's id: the actors are owned by it and end with it, while the
+    processes serving each replica change when Ray restarts one (see :meth:`replica_pids`).
+    """
+
+    def __init__(self, urls: list[str], actors: list[Any], keys: list[str], start_timeout: float) -> None:
+        self.actors = actors
+        self._keys = keys
+        self._start_timeout = start_timeout
+        super().__init__(urls, [os.getpid()], self._remove, self._wait_ended)
+        with _live_lock:
+            _live.add(self)
+
+    def replica_pids(self) -> list[int]:
+        """The process id of each replica now (waiting for a replica that Ray is restarting)."""
+        import ray
+        ready = [actor.ready.remote(self._start_timeout) for actor in self.actors]
+        return [pid for _, _, pid in ray.get(ready, timeout=self._start_timeout)]
+
+    def _remove(self) -> None:
+        with _live_lock:
+            _live.discard(self)
+        try:
+            _remove(self.actors, self._keys)
+        finally:
+            cluster.release()
+
+    def _wait_ended(self) -> None:
+        import ray
+        from ray.exceptions import ActorDiedError, RayError
+        for actor in self.actors:
+            while ray.is_initialized():
+                try:
+                    ray.get(actor.serving.remote())
+                    break
+                except ActorDiedError:
+                    break
+                except RayError:
+                    time.sleep(0.1)  # being restarted by Ray: it serves again soon
+
+
+def _stop_live() -> None:
+    with _live_lock:
+        running = list(_live)
+    for deployment in running:
+        deployment.stop()
+
+
+cluster.at_disconnect(_stop_live)
