@@ -1,0 +1,76 @@
+"""Where the ray launcher deploys: a local Ray instance of its own, or a running cluster; and what
+installing the plugin costs a process that does not deploy on Ray."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+from conftest import assert_nothing_left, processes_naming, wait_until
+
+
+def run(script, **env):
+    result = subprocess.run([sys.executable, '-c', textwrap.dedent(script)], capture_output=True, text=True,
+                            timeout=240, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_installing_the_plugin_lists_it_and_imports_no_ray():
+    listed = run('''
+        import sys
+        import lazyplug
+        from lazyplug.plugins import list_plugins
+        print(*[info.status for info in list_plugins() if info.distribution == 'lazyplug-ray'], 'ray' in sys.modules)
+    ''')
+    assert listed == ['loaded', 'False']
+
+
+def test_without_a_cluster_a_local_ray_is_started_for_the_application_and_shut_down_with_it():
+    ray_tmp = tempfile.mkdtemp(prefix='lpray-own-')
+    try:
+        printed = run('''
+            import ray
+            from lazyplug import ServerModule
+
+            def double(x):
+                return 2 * x
+
+            sm = ServerModule(double, launcher='ray')
+            sm.start()
+            print(sm(4), ray.is_initialized())
+            sm.stop()
+            print(ray.is_initialized())
+            # and when the application ends without stopping what it started
+            ServerModule(double, launcher='ray').start()
+            print(ray.is_initialized())
+        ''', RAY_TMPDIR=ray_tmp, LAZYPLUG_RAY_ADDRESS='')
+        assert printed == ['8', 'True', 'False', 'True']
+        assert wait_until(lambda: not processes_naming(ray_tmp)), \
+            [p.info['cmdline'] for p in processes_naming(ray_tmp)]
+    finally:
+        import shutil
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+@pytest.mark.usefixtures('nothing_left')
+def test_an_address_deploys_on_that_cluster_and_its_services_end_with_the_application(ray_cluster):
+    printed = run('''
+        import os
+        from lazyplug import ServerModule
+        from ray.util.state import list_actors
+
+        def whoami(_):
+            return os.getpid()
+
+        sm = ServerModule(whoami, launcher='ray', num_replicas=2)
+        sm.start()
+        served_by = {sm(i) for i in range(4)}
+        alive = [a.pid for a in list_actors(filters=[('class_name', '=', 'ServiceReplica')]) if a.state == 'ALIVE']
+        print(len(served_by), sorted(served_by) == sorted(alive))
+    ''', LAZYPLUG_RAY_ADDRESS=ray_cluster)
+    assert printed == ['2', 'True']
+    assert_nothing_left()  # the replicas were the application's: they end with it
