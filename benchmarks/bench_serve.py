@@ -78,8 +78,9 @@ def load(call: Any, clients: int, seconds: float) -> tuple[float, float, float]:
     return len(merged) / elapsed, merged[len(merged) // 2], merged[int(len(merged) * 0.99)]
 
 
-def deploy_many(count: int, workers: int) -> float:
-    app = lazyplug.ActionModule(*[lazyplug.ServerModule(echo, launcher='local') for _ in range(count)])
+def deploy_many(count: int, workers: int, launcher: str = 'local') -> float:
+    """Seconds to deploy ``count`` servers of ``echo`` with ``workers`` deploying at once."""
+    app = lazyplug.ActionModule(*[lazyplug.ServerModule(echo, launcher=launcher) for _ in range(count)])
     began = time.perf_counter()
     try:
         app.start(workers=workers)

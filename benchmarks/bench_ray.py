@@ -1,0 +1,94 @@
+"""The ray launcher's figures, each beside the local launcher measured in the same run.
+
+Run:  python benchmarks/bench_ray.py [--quick]      (needs plugins/lazyplug-ray installed)
+
+Figures: Ray's own start-up; from start() to the first answer of a trivial service (a running
+cluster) on Ray and on the local launcher; calls per second and p50 / p99 latency from 1 and 8
+client threads; deploying 8 services on Ray with workers=8 and workers=1.
+
+Configuration: a local Ray instance of 2 CPUs started by this script (no dashboard); every
+replica is a Ray actor serving lazyplug's app with uvicorn on loopback, which the client calls
+directly (the same client, wire and server as the local launcher: only the process that hosts
+the server differs). The served function returns its input.
+"""
+
+from __future__ import annotations
+
+import os
+
+# only the ray plugin: the figures are the launcher's, not those of whatever else is installed
+os.environ['LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD'] = '0'
+os.environ['LAZYPLUG_PLUGINS'] = 'lazyplug-ray'
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+
+from bench_core import Row, print_goals, print_table
+from bench_serve import deploy_many, echo, first_answer, load
+
+import lazyplug
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--quick', action='store_true', help='shorter runs: faster, noisier')
+    quick = parser.parse_args(argv).quick
+    repeats, seconds = (2, 1.0) if quick else (5, 3.0)
+    began = time.perf_counter()
+    import ray
+    print(f'lazyplug {lazyplug.__version__}, Ray {ray.__version__}, Python {sys.version.split()[0]}')
+
+    ray_began = time.perf_counter()
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             _temp_dir=tempfile.mkdtemp(prefix='lpray-bench-'))
+    ray_start = time.perf_counter() - ray_began
+    try:
+        on_ray, on_local = first_answer('ray', repeats), first_answer('local', repeats)
+        first_rows = [
+            Row('Ray start-up (ray.init, once per application)', f'{ray_start:.2f} s', '', None),
+            Row('ray launcher, running cluster (a new actor)', f'{on_ray:.3f} s', f'local: {on_local:.3f} s',
+                on_ray / on_local, '<= 1 s', on_ray <= 1.0),
+        ]
+        print_table('From start() to the first answer (best of runs)', first_rows)
+
+        call_rows = []
+        for clients in (1, 8):
+            figures = {}
+            for launcher in ('ray', 'local'):
+                sm = lazyplug.ServerModule(echo, launcher=launcher).start()
+                try:
+                    sm(1)
+                    figures[launcher] = load(sm, clients, seconds)
+                finally:
+                    sm.stop()
+            (rate, p50, p99), (local_rate, local_p50, local_p99) = figures['ray'], figures['local']
+            call_rows.append(Row(f'{clients} client thread(s): calls/s', f'{rate:,.0f}/s',
+                                 f'local: {local_rate:,.0f}/s', rate / local_rate, '>= 0.8x local',
+                                 rate >= 0.8 * local_rate))
+            call_rows.append(Row(f'{clients} client thread(s): p50 / p99', f'{p50 * 1e3:.2f} / {p99 * 1e3:.2f} ms',
+                                 f'local: {local_p50 * 1e3:.2f} / {local_p99 * 1e3:.2f} ms', p99 / local_p99))
+        print_table(f'A trivial served function, {seconds:g} s of calls (loopback, keep-alive)', call_rows)
+
+        one = min(deploy_many(1, 1, 'ray') for _ in range(repeats))
+        serial = deploy_many(8, 1, 'ray')
+        eight = min(deploy_many(8, 8, 'ray') for _ in range(max(1, repeats // 2)))
+        local_eight = deploy_many(8, 8, 'local')
+        deploy_rows = [
+            Row('8 services on Ray, workers=8', f'{eight:.2f} s', f'workers=1: {serial:.2f} s', eight / serial,
+                'faster than workers=1', eight < serial),
+            Row('8 services on Ray, workers=1', f'{serial:.2f} s', f'1 service: {one:.2f} s', serial / one),
+            Row('8 services on Ray, workers=8 vs local', f'{eight:.2f} s', f'local, workers=8: {local_eight:.2f} s',
+                eight / local_eight),
+        ]
+        print_table('Deploying (Ray running)', deploy_rows)
+    finally:
+        ray.shutdown()
+    print_goals([*first_rows, *call_rows, *deploy_rows], began)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
