@@ -2,6 +2,7 @@
 installing the plugin costs a process that does not deploy on Ray."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,16 @@ def test_installing_the_plugin_lists_it_and_imports_no_ray():
     assert listed == ['loaded', 'False']
 
 
+def test_the_lazyplug_command_lists_the_plugin():
+    command = shutil.which('lazyplug')
+    if command is None:
+        pytest.skip('the lazyplug command comes with the cli branch')
+    result = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if 'lazyplug-ray' in line]
+    assert 'ray' in line.replace('lazyplug-ray', '') and not any(w in line.lower() for w in ('fail', 'error', 'block'))
+
+
 def test_without_a_cluster_a_local_ray_is_started_for_the_application_and_shut_down_with_it():
     ray_tmp = tempfile.mkdtemp(prefix='lpray-own-')
     try:
@@ -52,7 +63,6 @@ def test_without_a_cluster_a_local_ray_is_started_for_the_application_and_shut_d
         assert wait_until(lambda: not processes_naming(ray_tmp)), \
             [p.info['cmdline'] for p in processes_naming(ray_tmp)]
     finally:
-        import shutil
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 

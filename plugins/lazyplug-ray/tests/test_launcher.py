@@ -148,6 +148,19 @@ def test_a_killed_replica_is_restarted_by_ray_and_calls_succeed_again(started):
     assert sm._urls == urls
 
 
+def test_wait_returns_once_the_service_is_stopped():
+    import threading
+    sm = ServerModule(double, launcher='ray', num_replicas=2)
+    sm.start()
+    waiter = threading.Thread(target=sm.wait)
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive()  # serving: wait() blocks
+    sm.stop()
+    waiter.join(60)
+    assert not waiter.is_alive()
+
+
 def test_stop_removes_the_replicas_from_the_cluster_and_the_machine():
     sm = ServerModule(whoami, launcher='ray', num_replicas=2)
     sm.start()

@@ -7,11 +7,17 @@ Importing this package does not import Ray.
 
 from __future__ import annotations
 
+from lazyplug.config import config
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from .launcher import RayDeployment, RayLauncher
+
+# declared here, not in the hook plugin: RayLauncher is usable with plugin autoload off
+config.add('ray_address', str, '', 'the Ray cluster the ray launcher deploys to ("auto", "ray://host:port"); '
+           'empty: a local Ray instance started for the application')
 
 __version__ = '0.1.0'
 __all__ = ['RayDeployment', 'RayLauncher']

@@ -90,6 +90,7 @@ class RayLauncher:
         cluster.acquire(self.address)
         actors: list[Any] = []
         keys: list[str] = []
+        ready: list[Any] = []
         try:
             actor_class = _get_actor_class()
             for index in range(replicas):
@@ -99,23 +100,23 @@ class RayLauncher:
                 actors.append(actor_class.options(**self.actor_options).remote(
                     cloudpickle.dumps(spec), pythonpath, port, keys[-1]))
             spec.port = first_port
-            urls = self._wait_ready(actors, spec.name)
+            ready = [actor.ready.remote(self.start_timeout) for actor in actors]
+            urls = self._wait_ready(ready, spec.name)
         except BaseException:
             spec.port = first_port
             try:
-                _remove(actors, keys)
+                _remove(actors, keys, _started(actors, ready))
             finally:
                 cluster.release()
             raise
         return RayDeployment(urls, actors, keys, self.start_timeout)
 
-    def _wait_ready(self, actors: list[Any], name: str) -> list[str]:
+    def _wait_ready(self, ready: list[Any], name: str) -> list[str]:
         import ray
         from ray.exceptions import GetTimeoutError, RayError
         deadline = time.monotonic() + self.start_timeout
         try:
-            addresses = ray.get([actor.ready.remote(self.start_timeout) for actor in actors],
-                                timeout=self.start_timeout)
+            addresses = ray.get(ready, timeout=self.start_timeout)
         except GetTimeoutError:
             asked = {k: v for k, v in self.actor_options.items() if k in ('num_cpus', 'num_gpus', 'memory')}
             raise LaunchError(f'{name}: the Ray actors did not start within {self.start_timeout:g} s (the '
@@ -132,20 +133,35 @@ class RayLauncher:
 
 def _get_actor_class() -> Any:
     global _actor_class
-    if _actor_class is None:
-        import ray
-        _actor_class = ray.remote(ServiceReplica)
-    return _actor_class
+    with _live_lock:  # deploys run in several threads with workers > 1
+        if _actor_class is None:
+            import ray
+            _actor_class = ray.remote(ServiceReplica)
+        return _actor_class
 
 
-def _remove(actors: list[Any], keys: list[str]) -> None:
-    """End ``actors`` for good, waiting until Ray reports them dead; forget their ports."""
+def _started(actors: list[Any], ready: list[Any]) -> list[Any]:
+    """The actors whose ready() call has ended (with an answer or an error): the others never ran."""
+    if not ready:
+        return actors  # not asked yet: any of them may be running
+    import ray
+    done = set(ray.wait(ready, num_returns=len(ready), timeout=0)[0])
+    return [actor for actor, ref in zip(actors, ready, strict=True) if ref in done]
+
+
+def _remove(actors: list[Any], keys: list[str], started: list[Any] | None = None) -> None:
+    """End ``actors`` for good, waiting until Ray reports them dead; forget their ports.
+
+    ``started``: those that may be serving (default: all), which are shut down gracefully first.
+    """
     import ray
     if actors and ray.is_initialized():
         from ray.exceptions import RayError
         # shut the servers down gracefully (closing the ports, removing the port files), then
         # kill the actors so that Ray does not restart them
-        ray.wait([actor.shutdown.remote() for actor in actors], num_returns=len(actors), timeout=10)
+        started = actors if started is None else started
+        if started:
+            ray.wait([actor.shutdown.remote() for actor in started], num_returns=len(started), timeout=10)
         for actor in actors:
             ray.kill(actor, no_restart=True)
         deadline = time.monotonic() + 30

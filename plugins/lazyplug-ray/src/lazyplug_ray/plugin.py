@@ -6,14 +6,11 @@ launcher.
 
 from __future__ import annotations
 
-from lazyplug import config, hookimpl
+from lazyplug import hookimpl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-config.add('ray_address', str, '', 'the Ray cluster the ray launcher deploys to ("auto", "ray://host:port"); '
-           'empty: a local Ray instance started for the application')
 
 
 @hookimpl
