@@ -123,6 +123,26 @@ def test_replicas_share_the_calls(started):
     assert len({sm(i) for i in range(6)}) == 2
 
 
+def _wait_gone(pid):
+    try:
+        psutil.Process(pid).wait(10)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def test_a_replica_that_refuses_connections_is_passed_over_for_the_next(started):
+    sm = started(ServerModule(pid_of_server, launcher='local', num_replicas=2))
+    first, second = {url: UrlModule(url=url)(0) for url in sm._urls}.values()
+    os.kill(first, signal.SIGKILL)
+    _wait_gone(first)  # until then its port may still take a connection
+    assert {sm(i) for i in range(4)} == {second}  # every call answered, by the replica still there
+    second_url = sm._urls[1]
+    os.kill(second, signal.SIGKILL)
+    _wait_gone(second)
+    with pytest.raises(ServiceUnavailableError, match=second_url.replace('.', r'\.')):
+        sm(0)  # none left: the last refusal is the error
+
+
 def test_globals_travel_with_each_request_and_come_back(started):
     def greet(name):
         globals['seen'] = globals.get('user')

@@ -14,7 +14,6 @@ import time
 
 import psutil
 import pytest
-from lazyplug import config
 
 
 def processes_naming(text: str) -> list[psutil.Process]:
@@ -39,15 +38,9 @@ def wait_until(condition, timeout=30.0, pause=0.05):
         time.sleep(pause)
 
 
-@pytest.fixture(scope='session', autouse=True)
-def _state_home(tmp_path_factory):
-    """A private LAZYPLUG_HOME (the service registry) for the session and the processes it starts."""
-    home = str(tmp_path_factory.mktemp('lazyplug-home'))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv('LAZYPLUG_HOME', home)
-        config.reload('home')
-        yield home
-    config.reload('home')
+@pytest.fixture(autouse=True)
+def _private_home(lazyplug_home):
+    """Each test's own LAZYPLUG_HOME (the service registry), for it and the processes it starts."""
 
 
 @pytest.fixture(scope='session')

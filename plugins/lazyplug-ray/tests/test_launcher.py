@@ -5,6 +5,7 @@ import os
 import signal
 
 import lazyplug
+import psutil
 import pytest
 from lazyplug import ServerModule, config, pipeline
 from lazyplug.errors import AuthenticationError, InvalidArgumentError, LaunchError, RemoteError, TaskFailedError
@@ -135,6 +136,9 @@ def test_a_killed_replica_is_restarted_by_ray_and_calls_succeed_again(started):
     urls = sm._urls
     killed, kept = deployment(sm).replica_pids()
     os.kill(killed, signal.SIGKILL)
+    wait_until(lambda: not psutil.pid_exists(killed), timeout=10)
+    # meanwhile the client passes over the replica that refuses connections: no call fails
+    assert killed not in {sm(i) for i in range(4)}
 
     def every_replica_answers():
         try:
@@ -143,7 +147,7 @@ def test_a_killed_replica_is_restarted_by_ray_and_calls_succeed_again(started):
             return None
 
     answering = wait_until(every_replica_answers, timeout=60, pause=0.1)
-    assert answering and killed not in answering and kept in answering
+    assert answering and killed not in answering and kept in answering and len(answering) == 2
     assert {sm(i) for i in range(4)} == answering  # at the published URLs, through the ServerModule
     assert sm._urls == urls
 

@@ -117,12 +117,24 @@ class ServiceClient:
         """Call the method ``name`` of the served object."""
         return self._request('/method', {'method': name, 'args': list(args), 'kwargs': kw})
 
+    def _send(self, path: str, body: bytes) -> tuple[int, bytes, str]:
+        """Send to the replicas in turn; one that refuses the connection (gone, or being restarted by
+        its launcher) never saw the request, so the next replica is asked instead."""
+        first = self._turn()
+        for attempt in range(len(self.urls)):
+            url = self.urls[(first + attempt) % len(self.urls)]
+            try:
+                return (*_post(url, path, body, self._headers), url)
+            except ServiceUnavailableError as exc:
+                if attempt + 1 == len(self.urls) or not isinstance(exc.__cause__, ConnectionRefusedError):
+                    raise
+        raise AssertionError('unreachable')
+
     def _request(self, path: str, request: dict[str, Any]) -> Any:
         if len(_globals):
             request['globals'] = codec.encodable_items(_globals.snapshot())
         body = codec.dumps(request, 'an argument')  # a value that cannot travel fails here, before sending
-        url = self.urls[self._turn() % len(self.urls)]
-        status, data = _post(url, path, body, self._headers)
+        status, data, url = self._send(path, body)
         try:
             reply = codec.loads(data)
         except CodecError as exc:
