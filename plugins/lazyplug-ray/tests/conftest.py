@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -90,3 +91,8 @@ def nothing_left(ray_cluster):
     """Check after the test that it left nothing on the cluster or on the machine."""
     yield
     assert_nothing_left()
+
+
+def lazyplug_command():
+    """The ``lazyplug`` command line of this environment, as a list to start a process with."""
+    return [sys.executable, '-m', 'lazyplug']

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import assert_nothing_left, processes_naming, wait_until
+from conftest import assert_nothing_left, lazyplug_command, processes_naming, wait_until
 
 
 def run(script, **env):
@@ -31,10 +31,8 @@ def test_installing_the_plugin_lists_it_and_imports_no_ray():
 
 
 def test_the_lazyplug_command_lists_the_plugin():
-    command = shutil.which('lazyplug')
-    if command is None:
-        pytest.skip('the lazyplug command comes with the cli branch')
-    result = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=60)
+    command = lazyplug_command()
+    result = subprocess.run([*command, 'plugins'], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     [line] = [line for line in result.stdout.splitlines() if 'lazyplug-ray' in line]
     assert 'ray' in line.replace('lazyplug-ray', '') and not any(w in line.lower() for w in ('fail', 'error', 'block'))

@@ -6,13 +6,12 @@ import os
 import pathlib
 import re
 import runpy
-import shutil
 import subprocess
 
 import pytest
 from lazyplug import config
 
-from conftest import assert_nothing_left, replicas
+from conftest import assert_nothing_left, lazyplug_command, replicas
 
 DIGITS = pathlib.Path(__file__).resolve().parents[3] / 'examples' / 'digits.py'
 
@@ -44,10 +43,8 @@ def test_the_digits_example_on_ray_scores_as_on_local():
 
 
 def lazyplug_update(launcher, ray_cluster):
-    command = shutil.which('lazyplug')
-    if command is None:
-        pytest.skip('the lazyplug command comes with the cli branch')
-    result = subprocess.run([command, 'update', f'{DIGITS}:app', '--launcher', launcher], capture_output=True,
+    command = lazyplug_command()
+    result = subprocess.run([*command, 'update', f'{DIGITS}:app', '--launcher', launcher], capture_output=True,
                             text=True, timeout=300, env={**os.environ, 'LAZYPLUG_RAY_ADDRESS': ray_cluster})
     assert result.returncode == 0, result.stdout + result.stderr
     found = re.search(r'["\']accuracy["\']:\s*([0-9.]+)', result.stdout)

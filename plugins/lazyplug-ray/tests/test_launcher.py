@@ -26,6 +26,16 @@ def whoami(_):
     return os.getpid()
 
 
+class HeavyWhoami:
+    """Too large to travel inline with the actor's creation: Ray keeps it in its object store."""
+
+    def __init__(self):
+        self.ballast = os.urandom(1 << 20)
+
+    def __call__(self, _):
+        return os.getpid()
+
+
 def fail(x):
     raise ValueError(f'no good: {x}')
 
@@ -132,7 +142,7 @@ def test_calls_are_spread_over_the_replicas(started):
 
 
 def test_a_killed_replica_is_restarted_by_ray_and_calls_succeed_again(started):
-    sm = started(ServerModule(whoami, launcher='ray', num_replicas=2))
+    sm = started(ServerModule(HeavyWhoami(), launcher='ray', num_replicas=2))
     urls = sm._urls
     killed, kept = deployment(sm).replica_pids()
     os.kill(killed, signal.SIGKILL)

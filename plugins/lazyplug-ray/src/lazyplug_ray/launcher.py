@@ -92,24 +92,24 @@ class RayLauncher:
         keys: list[str] = []
         ready: list[Any] = []
         try:
+            import ray
             actor_class = _get_actor_class()
+            # one copy in the object store for every replica, kept by the deployment for as long as
+            # it runs: Ray reads it again whenever it restarts a replica
+            payload = ray.put(cloudpickle.dumps(spec))
             for index in range(replicas):
-                port = first_port + index if first_port else None  # replicas take the next ports
-                spec.port = port
                 keys.append(uuid.uuid4().hex)
-                actors.append(actor_class.options(**self.actor_options).remote(
-                    cloudpickle.dumps(spec), pythonpath, port, keys[-1]))
-            spec.port = first_port
+                port = first_port + index if first_port else None  # replicas take the next ports
+                actors.append(actor_class.options(**self.actor_options).remote(payload, pythonpath, port, keys[-1]))
             ready = [actor.ready.remote(self.start_timeout) for actor in actors]
             urls = self._wait_ready(ready, spec.name)
         except BaseException:
-            spec.port = first_port
             try:
                 _remove(actors, keys, _started(actors, ready))
             finally:
                 cluster.release()
             raise
-        return RayDeployment(urls, actors, keys, self.start_timeout)
+        return RayDeployment(urls, actors, keys, self.start_timeout, payload)
 
     def _wait_ready(self, ready: list[Any], name: str) -> list[str]:
         import ray
@@ -186,8 +186,10 @@ class RayDeployment(Deployment):
     processes serving each replica change when Ray restarts one (see :meth:`replica_pids`).
     """
 
-    def __init__(self, urls: list[str], actors: list[Any], keys: list[str], start_timeout: float) -> None:
+    def __init__(self, urls: list[str], actors: list[Any], keys: list[str], start_timeout: float,
+                 payload: Any) -> None:
         self.actors = actors
+        self._payload = payload  # the ObjectRef of what the replicas serve: restarts read it
         self._keys = keys
         self._start_timeout = start_timeout
         super().__init__(urls, [os.getpid()], self._remove, self._wait_ended)

@@ -45,7 +45,8 @@ def _record_port(key: str, port: int) -> None:
 
 
 class ServiceReplica:
-    """Serve one module on ``port`` (None: the port this replica had before, else a free one)."""
+    """Serve the cloudpickled ServeSpec ``payload`` on ``port`` (None: the port this replica had
+    before, else a free one; the spec's own port is not used)."""
 
     def __init__(self, payload: bytes, pythonpath: list[str], port: int | None, key: str) -> None:
         # the module must import what the deploying process could, before it is unpickled
