@@ -44,6 +44,11 @@ def _private_home(lazyplug_home):
     """Each test's own LAZYPLUG_HOME (the service registry), for it and the processes it starts."""
 
 
+def survivors(procs, temp_dir):
+    """Which of ``procs`` (psutil processes) still run, and which processes name ``temp_dir``."""
+    return [p for p in procs if _alive(p)] + processes_naming(temp_dir)
+
+
 @pytest.fixture(scope='session')
 def ray_cluster():
     """A Ray cluster of 2 CPUs started for the session (with the dashboard, which serves Ray's state
@@ -51,14 +56,18 @@ def ray_cluster():
     import ray
     # short: Ray's Unix socket paths live under it and must fit in 107 bytes
     temp_dir = tempfile.mkdtemp(prefix='lpray-')
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     ray.init(num_cpus=2, include_dashboard=True, _temp_dir=temp_dir, logging_level=logging.WARNING)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
+        # Ray's servers are this process's children, its workers their children
+        ours = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
         ray.shutdown()
-        left = wait_until(lambda: not processes_naming(temp_dir)) or processes_naming(temp_dir)
+        wait_until(lambda: not survivors(ours, temp_dir))
+        left = survivors(ours, temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
-        assert left is True, f'Ray processes left after the session: {[p.info["cmdline"] for p in left]}'
+        assert not left, f'Ray processes left after the session: {left}'
 
 
 def replicas(alive_only=True):
@@ -68,9 +77,16 @@ def replicas(alive_only=True):
     return [a for a in actors if a.state != 'DEAD' or not alive_only]
 
 
+def _alive(proc):
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _running(pid):
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return _alive(psutil.Process(pid))
     except psutil.Error:
         return False
 
