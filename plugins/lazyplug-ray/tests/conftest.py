@@ -61,7 +61,10 @@ def ray_cluster():
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
-        # Ray's servers are this process's children, its workers their children
+        # Ray's servers are this process's children, its workers their children; the local
+        # launcher's fork server (the tests compare with it) lives as long as this process, by design
+        from lazyplug.launchers.local import fork_server_pid
+        before.add(fork_server_pid())
         ours = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
         ray.shutdown()
         wait_until(lambda: not survivors(ours, temp_dir))
