@@ -94,7 +94,7 @@ def _assert_nothing_left(home: Path) -> None:
 
 
 def _accuracy(output: str) -> float:
-    found = re.findall(r"'accuracy': ([0-9.]+)", output)
+    found = re.findall(r'''['"]accuracy['"]: *([0-9.]+)''', output)  # a dict's repr, or JSON
     assert len(found) == 1, output
     return float(found[0])
 
