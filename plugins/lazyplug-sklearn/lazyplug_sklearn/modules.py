@@ -37,6 +37,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _plain(value: Any) -> Any:
+    """A numpy array or number as lists and Python numbers; anything else as it is."""
+    return value.tolist() if hasattr(value, 'tolist') and not isinstance(value, (list, tuple)) else value
+
+
 @module_register('sklearn')
 class Classifier(ModuleBase):
     """A scikit-learn classifier trained on a dataset bundled with scikit-learn.
@@ -87,11 +92,12 @@ class Classifier(ModuleBase):
         return _Fit(self)
 
     def forward(self, features: Any) -> int:
-        """The class number of one sample, given as a flat list of numbers."""
+        """The class number of one sample, given as a flat list (or 1-d array) of numbers."""
         model = self._model
         if model is None:
             raise NotTrainedError(f'{self._describe()} is not trained: update() it, or the application that '
                                   "holds it (update(mode='train') trains only), before calling it")
+        features = _plain(features)
         if not isinstance(features, (list, tuple)) or len(features) != self._n_features \
                 or not all(_is_number(v) for v in features):
             raise InvalidArgumentError(f'{self._describe()} takes one sample as a flat list of '
@@ -141,9 +147,7 @@ class Flatten(ModuleBase):
         values: list[float] = []
         pending = [sample]
         while pending:  # depth-first, left to right, without recursion
-            item = pending.pop()
-            if hasattr(item, 'tolist') and not isinstance(item, (list, tuple)):
-                item = item.tolist()  # a numpy array or number becomes lists and Python numbers
+            item = _plain(pending.pop())
             if isinstance(item, (list, tuple)):
                 pending.extend(reversed(item))
             elif _is_number(item):

@@ -69,6 +69,9 @@ def test_the_classifier_takes_a_flat_sample_and_points_to_flatten_otherwise():
     with pytest.raises(InvalidArgumentError, match=r'flat list of 64 finite numbers.*Flatten'):
         classifier(image)
     assert isinstance(classifier(lazyplug.sklearn.Flatten(64)(image)), int)
+    from lazyplug_sklearn.data import load_split
+    split = load_split('digits')
+    assert classifier(split.test_x[0]) == split.test_y[0]  # a numpy row is a flat sample too
 
 
 @pytest.mark.parametrize(('kwargs', 'message'), [
