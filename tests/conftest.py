@@ -35,3 +35,8 @@ def fresh_plugins():
     """A new plugin manager for this test, built from the settings in force when it is first used."""
     with isolated_plugins(fresh=True):
         yield
+
+
+@pytest.fixture
+def nothing_left_running(lazyplug_no_processes_left):
+    """Fails the test if a process it started (a server, a command) still runs after it."""

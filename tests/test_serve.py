@@ -28,9 +28,7 @@ from lazyplug.module import ModuleBase
 LAUNCHERS = ['thread', 'local']
 
 
-@pytest.fixture(autouse=True)
-def nothing_left_running(lazyplug_no_processes_left):
-    """Every test of serving fails if it leaves a server behind."""
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
 @pytest.fixture
