@@ -110,12 +110,26 @@ def test_the_example_runs_as_a_script(tmp_path):
     _assert_nothing_left(home)
 
 
-def test_lazyplug_update_trains_deploys_evaluates_and_stops(tmp_path):
-    home = tmp_path / 'home'
+def _lazyplug(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     command = Path(sys.executable).with_name('lazyplug')
     assert command.exists(), 'the lazyplug command is installed with lazyplug'
-    done = _run([str(command), 'update', 'examples/digits.py:app'], home)
+    return _run([str(command), *args], home)
+
+
+def test_lazyplug_update_trains_deploys_evaluates_and_stops(tmp_path):
+    home = tmp_path / 'home'
+    done = _lazyplug('update', 'examples/digits.py:app', home=home)
     assert done.returncode == 0, done.stdout + done.stderr
     assert '<Module type=Classifier dataset=digits estimator=svc>' in done.stdout  # the tree
     assert _accuracy(done.stdout) >= FLOOR
+    _assert_nothing_left(home)
+    listed = _lazyplug('ps', home=home)
+    assert listed.returncode == 0 and 'no services are running' in listed.stdout.lower(), listed.stdout + listed.stderr
+
+
+def test_lazyplug_update_without_training_fails_saying_so_and_stops(tmp_path):
+    home = tmp_path / 'home'
+    done = _lazyplug('update', 'examples/digits.py:app', '--mode', 'server,eval', home=home)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'is not trained' in done.stderr and "'accuracy'" not in done.stdout
     _assert_nothing_left(home)

@@ -1,6 +1,11 @@
 """The template plugin as a user installs it: its module group and its hook plugin, each test
 isolated by the fixtures of lazyplug's pytest plugin."""
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from lazyplug_template import timing
 
@@ -46,3 +51,11 @@ def test_a_blocked_plugin_times_nothing(lazyplug_isolated):
         lazyplug.template.Glossary({}).update()
         assert {i.name: i.status for i in lazyplug.plugins.list_plugins()}['template_timing'] == 'blocked'
     assert timing.TIMES == []
+
+
+def test_the_lazyplug_command_lists_the_plugin_and_the_group():
+    command = str(Path(sys.executable).with_name('lazyplug'))
+    plugins = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=120)
+    assert re.search(r'^template_timing +loaded +lazyplug-template', plugins.stdout, re.M), plugins.stdout
+    modules = subprocess.run([command, 'modules', 'template'], capture_output=True, text=True, timeout=120)
+    assert 'Glossary' in modules.stdout and 'lazyplug_template.modules.shout' in modules.stdout, modules.stdout
