@@ -15,10 +15,7 @@ from conftest import assert_nothing_left, lazyplug_command, replicas
 
 DIGITS = pathlib.Path(__file__).resolve().parents[3] / 'examples' / 'digits.py'
 
-pytestmark = [
-    pytest.mark.skipif(not DIGITS.exists(), reason='examples/digits.py comes with the lazyplug-sklearn branch'),
-    pytest.mark.usefixtures('nothing_left'),
-]
+pytestmark = pytest.mark.usefixtures('nothing_left')
 
 
 def accuracy_with(launcher):
