@@ -197,7 +197,7 @@ class RayDeployment(Deployment):
             _live.add(self)
 
     def replica_pids(self) -> list[int]:
-        """The process id of each replica now (waiting for a replica that Ray is restarting)."""
+        """The process id of each replica now (it changes when Ray restarts a replica)."""
         import ray
         ready = [actor.ready.remote(self._start_timeout) for actor in self.actors]
         return [pid for _, _, pid in ray.get(ready, timeout=self._start_timeout)]
