@@ -493,3 +493,64 @@ def test_eval_refuses_a_line_that_is_not_json_and_reports_a_failing_item(run, ap
     failed = run('eval', 'app.py:plain', '--evalset', 'numbers.jsonl')
     assert failed.returncode == 1
     assert "AttributeError: 'int' object has no attribute 'upper'" in failed.stderr
+
+
+def run_in_terminal(*args, cwd, home):
+    """Run ``python -m lazyplug ARGS`` with a pseudo-terminal as its standard streams; (exit code, output)."""
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', *args], cwd=cwd, env=cli_env(home, COLUMNS='120'),
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = b''
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is closed: the process has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        code = proc.wait(60)
+    return code, out.decode('utf-8', 'replace')
+
+
+def test_on_a_terminal_update_shows_a_live_progress_display(app_dir, home):
+    code, out = run_in_terminal('update', 'app.py:app', cwd=app_dir, home=home)
+    assert code == 0, out
+    assert '\x1b[' in out  # drawn, not written line by line
+    assert 'server\x1b[0m done' in out and 'eval\x1b[0m done' in out
+    assert '_ServerModuleImpl._deploy' in out  # the running task's row
+    assert 'lazyplug: server:' not in out
+    assert "eval <Module type=Upper name=up>: {'accuracy': 0.6666666666666666}" in out
+    code, out = run_in_terminal('update', 'app.py:app', '--no-progress', cwd=app_dir, home=home)
+    assert code == 0 and '\x1b[' not in out and ' done' not in out
+
+
+def test_stop_ends_the_servers_of_a_program_that_does_not_watch_the_registry(run, app_dir, home):
+    (app_dir / 'owner.py').write_text(textwrap.dedent('''
+        import sys, time
+        from app import upper
+        import lazyplug
+        sm = lazyplug.ServerModule(upper)
+        sm.start()
+        print('started', flush=True)
+        sys.stdin.read()  # runs until the test closes its input
+    '''))
+    owner = subprocess.Popen([sys.executable, 'owner.py'], cwd=app_dir, env=cli_env(home), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline() == 'started\n'
+        [entry] = json.loads(run('ps', '--json').stdout)
+        result = run('stop', entry['module_id'], '--timeout', '1')
+        assert result.returncode == 0, result.stderr
+        assert_gone(entry['pids'])
+        assert owner.poll() is None  # the program that deployed it is left alone
+        assert run('ps').stdout.startswith('no services are running')
+    finally:
+        owner.stdin.close()
+        owner.wait(30)
+        owner.stdout.close()

@@ -85,7 +85,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
                           'file in LAZYPLUG_HOME.'),
         click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task (default: when the output is a terminal).'),
+                     help='Show the progress of each phase and task on standard error (default: when the output '
+                          'is a terminal, or LAZYPLUG_PROGRESS=1).'),
     ]):
         command = option(command)
     return command
@@ -108,7 +109,8 @@ def _apply_settings(launcher: str | None, registry: str | None, progress: bool |
             raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
         config['launcher'] = launcher.strip()
     found = apply_registry(registry)
-    config['progress'] = sys.stdout.isatty() if progress is None else progress
+    # unless told, progress shows on a terminal, or where LAZYPLUG_PROGRESS=1 asks for it
+    config['progress'] = (config['progress'] or sys.stdout.isatty()) if progress is None else progress
     from ..plugins import apply_settings
     apply_settings()
     return found
@@ -211,8 +213,9 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     """
     modes = _parse_modes(mode)
     found = _apply_settings(launcher, registry, progress)
-    root = as_module(load(target))
-    click.echo(repr(root).rstrip('\n'))
+    obj = load(target)
+    click.echo(repr(obj).rstrip('\n'))
+    root = as_module(obj)
     with _Run(root) as run:
         try:
             root.update(mode=modes, workers=workers, recursive=not no_recursive)
