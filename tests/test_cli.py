@@ -345,6 +345,7 @@ def test_a_failed_update_exits_1_naming_module_and_phase_without_a_traceback(run
     assert 'Failing name=bad' in result.stderr and 'ValueError: the deploy went wrong' in result.stderr
     assert 'Traceback' not in result.stderr
     assert 'Traceback' in run('--traceback', 'update', 'app.py:failing').stderr
+    assert 'Traceback' in run('update', 'app.py:failing', '--traceback').stderr
     assert 'Traceback' in run('update', 'app.py:failing', LAZYPLUG_DEBUG='1').stderr
 
 
@@ -554,3 +555,14 @@ def test_stop_ends_the_servers_of_a_program_that_does_not_watch_the_registry(run
         owner.stdin.close()
         owner.wait(30)
         owner.stdout.close()
+
+
+def test_update_serve_fails_when_what_it_serves_dies(run, serving):
+    proc, _ = serving()
+    [entry] = json.loads(run('ps', '--json').stdout)
+    for pid in entry['pids']:
+        os.killpg(pid, signal.SIGKILL)
+    assert proc.wait(30) == 1
+    err = proc.stderr.read()
+    assert f'processes {entry["pids"]} ended on their own' in err
+    assert 'Error: served services ended on their own: Upper up served by ServerModule' in err

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ['EXIT_FAILED', 'EXIT_INTERRUPTED', 'EXIT_OK', 'EXIT_USAGE', 'Failure', 'describe_error', 'failure', 'main',
-           'make_cli']
+           'make_cli', 'traceback_option']
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -86,15 +86,19 @@ class LazyplugCli(click.Group):
             raise failure(exc) from exc
 
 
-def _traceback_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         config['debug'] = True
 
 
+traceback_option = click.option('--traceback', is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+                                help='Print the traceback of a failure (also: LAZYPLUG_DEBUG=1).')
+"""``--traceback``, accepted by the group and by every command (before or after the command's name)."""
+
+
 def _base_group() -> click.Group:
     @click.group(cls=LazyplugCli, help=_HELP, context_settings={'help_option_names': ['-h', '--help']})
-    @click.option('--traceback', is_flag=True, expose_value=False, is_eager=True, callback=_traceback_option,
-                  help='Print the traceback of a failure (also: LAZYPLUG_DEBUG=1).')
+    @traceback_option
     @click.version_option(package_name='lazyplug', prog_name='lazyplug', message='%(prog)s %(version)s')
     def cli() -> None:
         pass

@@ -19,7 +19,7 @@ import click
 from ..config import config
 from ..errors import ConfigError, InvalidModeError, ServiceError
 from ..lifecycle import normalize_modes, plan_modules
-from . import EXIT_INTERRUPTED, failure
+from . import EXIT_INTERRUPTED, Failure, failure, traceback_option
 from .listing import load
 from .output import abbreviate
 from .target import as_module
@@ -164,7 +164,10 @@ def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]
 
 
 def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
-    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry."""
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry: removed
+    by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its processes
+    ended on their own (a failure: exit code 1 once nothing is left to serve)."""
+    from ..services._process import alive
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
@@ -173,6 +176,7 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
     owners = {m._module_id: m for m in plan_modules(root)}
     remaining = {e.module_id: e for e in entries}
     warned = False
+    crashed: list[str] = []
     while remaining:
         time.sleep(SERVE_POLL)
         for module_id, entry in list(remaining.items()):
@@ -185,12 +189,21 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
                 continue
             if gone:
                 del remaining[module_id]
+                ended = not any(alive(pid) for pid in entry.pids)
                 owners[module_id]._on_stop()
-                click.echo(f'{entry.name} ({module_id[:12]}) was stopped or went away')
+                if ended:
+                    crashed.append(f'{entry.name} ({module_id[:12]})')
+                    click.echo(f'{entry.name} ({module_id[:12]}): its processes {entry.pids} ended on their own',
+                               err=True)
+                else:
+                    click.echo(f'{entry.name} ({module_id[:12]}) was stopped')
+    if crashed:
+        raise Failure(f'served services ended on their own: {", ".join(crashed)}')
     click.echo('every service has stopped; exiting')
 
 
 @click.command('update')
+@traceback_option
 @click.argument('target')
 @click.option('--mode', default='train,server,eval', show_default=True,
               help='The phases to run, comma-separated: train, server (deploy), eval.')
@@ -243,6 +256,7 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
 
 
 @click.command('eval')
+@traceback_option
 @click.argument('target')
 @click.option('--evalset', 'evalset', required=True, type=click.File('r'), metavar='FILE',
               help='The inputs, one JSON value per line ("-": standard input); an object is passed as keyword '

@@ -16,7 +16,7 @@ import time
 import click
 
 from ..errors import LazyplugError
-from . import Failure, failure
+from . import Failure, failure, traceback_option
 from .output import echo_json, table
 
 TYPE_CHECKING = False
@@ -66,6 +66,7 @@ def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> 
 # -- ps -------------------------------------------------------------------------------------------
 
 @click.command('ps')
+@traceback_option
 @_registry_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def ps_command(registry: str | None, as_json: bool) -> None:
@@ -134,6 +135,7 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
 
 
 @click.command('stop')
+@traceback_option
 @click.argument('ident', metavar='[ID]', required=False)
 @click.option('--all', 'stop_all', is_flag=True, help='Stop every service of the registry.')
 @click.option('--timeout', type=click.FloatRange(min=0), default=10.0, show_default=True,
@@ -167,6 +169,7 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 # -- call -----------------------------------------------------------------------------------------
 
 @click.command('call')
+@traceback_option
 @click.argument('url', metavar='URL|ID')
 @click.argument('value', metavar='[JSON]', required=False)
 @click.option('--kwargs', 'as_kwargs', is_flag=True, help='JSON is an object of keyword arguments.')
