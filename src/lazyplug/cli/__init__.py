@@ -113,24 +113,22 @@ def _base_group() -> click.Group:
 
 
 def _add_plugin_commands(cli: click.Group) -> None:
-    """Let each plugin implementing ``lazyplug_register_commands`` add its commands, one at a time."""
-    from ..plugins import get_plugin_manager
-    manager = get_plugin_manager()
+    """Let each plugin implementing ``lazyplug_register_commands`` add its commands, one at a time;
+    a plugin that fails, or that replaces a built-in command, is warned about."""
+    from .. import _hookcalls
     own = dict(cli.commands)
-    impls = manager.hook.lazyplug_register_commands.get_hookimpls()
-    for impl in reversed(impls):  # pluggy's own order: the last registered first
-        caller = manager.subset_hook_caller('lazyplug_register_commands',
-                                            remove_plugins=[i.plugin for i in impls if i is not impl])
-        try:
-            caller(cli=cli)
-        except Exception as exc:
-            warnings.warn(f'plugin {impl.plugin_name!r} failed to add its commands and is left out of the command '
-                          f'line: {describe_error(exc)}', _plugin_warning(), stacklevel=1)
+
+    def after(plugin: str, error: Exception | None) -> None:
+        if error is not None:
+            warnings.warn(f'plugin {plugin!r} failed to add its commands and is left out of the command line: '
+                          f'{describe_error(error)}', _plugin_warning(), stacklevel=1)
         for name, command in own.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
-                warnings.warn(f'plugin {impl.plugin_name!r} tried to replace the lazyplug command {name!r}; '
-                              'the built-in command is kept', _plugin_warning(), stacklevel=1)
+                warnings.warn(f'plugin {plugin!r} tried to replace the lazyplug command {name!r}; the built-in '
+                              'command is kept', _plugin_warning(), stacklevel=1)
+
+    _hookcalls.register_commands(cli, after)
 
 
 def _plugin_warning() -> type[Warning]:
