@@ -256,3 +256,11 @@ def test_code_failing_to_import_is_a_failure_naming_the_file_and_line(run, app_d
     assert f'running bad.py failed: ZeroDivisionError: division by zero (at {app_dir}/bad.py, line 3)' \
         in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@needs_demo
+def test_with_strict_plugins_a_broken_plugin_is_an_error_not_a_traceback(run):
+    result = run('plugins', LAZYPLUG_STRICT_PLUGINS='1')
+    assert result.returncode == 1
+    assert "Error: lazyplug plugin 'demo_broken'" in result.stderr and 'broken on purpose' in result.stderr
+    assert 'Traceback' not in result.stderr

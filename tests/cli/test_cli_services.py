@@ -111,3 +111,34 @@ def test_stop_and_call_refuse_unknown_ids_and_bad_input(run):
     assert bad_json.returncode == 2 and 'a string needs quotes' in bad_json.stderr
     down = run('call', 'http://127.0.0.1:1', '"hello"')
     assert down.returncode == 1 and 'Error:' in down.stderr and 'Traceback' not in down.stderr
+
+
+def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_own(run, app_dir, home):
+    # as a cluster client may do when it connects (ray.init installs a SIGTERM handler that exits)
+    (app_dir / 'grabby.py').write_text(textwrap.dedent('''
+        import signal, sys
+        import lazyplug
+        from app import upper
+
+        class Grabby(lazyplug.ModuleBase):
+            def _get_deploy_tasks(self):
+                return lambda: signal.signal(signal.SIGTERM, lambda *a: sys.exit(15))
+
+        app = lazyplug.ActionModule(Grabby(), lazyplug.ServerModule(upper))
+    '''))
+    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', 'update', 'grabby.py:app', '--serve'], cwd=app_dir,
+                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith('serving '):
+                break
+        [entry] = json.loads(run('ps', '--json').stdout)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert_gone(entry['pids'])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()

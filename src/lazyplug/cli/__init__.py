@@ -152,7 +152,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 def main(argv: list[str] | None = None) -> None:
     """Run the ``lazyplug`` command with ``argv`` (default: ``sys.argv[1:]``) and exit."""
     warnings.showwarning = _show_warning
-    cli = make_cli()
+    try:
+        cli = make_cli()
+    except LazyplugError as exc:  # LAZYPLUG_STRICT_PLUGINS=1 and a plugin that does not load
+        click.echo(f'Error: {describe_error(exc)}', err=True)
+        raise SystemExit(EXIT_FAILED) from None
     cli.main(args=argv, prog_name='lazyplug')
 
 

@@ -58,6 +58,12 @@ class _Signals:
                 self._saved[signum] = signal.signal(signum, self._handle)
         return self
 
+    def reinstall(self) -> None:
+        """Take the signals back: code run meanwhile (a cluster client's set-up, say) may have
+        installed handlers of its own."""
+        for signum in self._saved:
+            signal.signal(signum, self._handle)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.ignore()
         raise Interrupted(signum)
@@ -139,17 +145,17 @@ class _Run:
         self.clean_interrupt = False
 
     def __enter__(self) -> _Run:
-        self._signals = _Signals().__enter__()
+        self.signals = _Signals().__enter__()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        self._signals.ignore()
+        self.signals.ignore()
         try:
             if isinstance(exc, Interrupted):
                 click.echo(f'lazyplug: {exc} received; stopping what was deployed', err=True)
             self.root.stop()
         finally:
-            self._signals.__exit__()
+            self.signals.__exit__()
         if isinstance(exc, Interrupted):
             if self.clean_interrupt:
                 return True
@@ -172,6 +178,7 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
     run.clean_interrupt = True
+    run.signals.reinstall()
     click.echo(f'serving {len(entries)} service(s) until Ctrl-C or SIGTERM (or `lazyplug stop ID`); pid {os.getpid()}')
     owners = {m._module_id: m for m in plan_modules(root)}
     remaining = {e.module_id: e for e in entries}
