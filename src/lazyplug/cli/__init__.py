@@ -7,7 +7,8 @@ warned about and left out while the rest work).
 
 Exit codes: 0 success; 1 a failed update, evaluation, call or stop (the message names the module,
 phase and task); 2 a usage error (a bad option or TARGET, an unknown group or service id);
-130 interrupted by Ctrl-C outside ``update --serve``. ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
+130 (143) an update or evaluation interrupted by Ctrl-C (SIGTERM), except ``update --serve`` once
+it serves, for which that is the normal end (0). ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
 prints the traceback of a failure besides its message.
 
 This package imports click (and, for progress, rich); ``import lazyplug`` never imports it.
@@ -20,7 +21,7 @@ import warnings
 import click
 
 from ..config import config
-from ..errors import LazyplugError
+from ..errors import LazyplugError, PluginWarning
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ Exit codes:
   0    success
   1    a failed update, evaluation, call or stop
   2    a usage error: bad option, bad TARGET, unknown group or service id
-  130  interrupted (Ctrl-C) before the work was done
+  130  update or eval interrupted by Ctrl-C (143: by SIGTERM), after stopping
+       what it had deployed
 """
 
 
@@ -121,19 +123,14 @@ def _add_plugin_commands(cli: click.Group) -> None:
     def after(plugin: str, error: Exception | None) -> None:
         if error is not None:
             warnings.warn(f'plugin {plugin!r} failed to add its commands and is left out of the command line: '
-                          f'{describe_error(error)}', _plugin_warning(), stacklevel=1)
+                          f'{describe_error(error)}', PluginWarning, stacklevel=1)
         for name, command in own.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
                 warnings.warn(f'plugin {plugin!r} tried to replace the lazyplug command {name!r}; the built-in '
-                              'command is kept', _plugin_warning(), stacklevel=1)
+                              'command is kept', PluginWarning, stacklevel=1)
 
     _hookcalls.register_commands(cli, after)
-
-
-def _plugin_warning() -> type[Warning]:
-    from ..errors import PluginWarning
-    return PluginWarning
 
 
 def make_cli() -> click.Group:
