@@ -264,3 +264,21 @@ def test_with_strict_plugins_a_broken_plugin_is_an_error_not_a_traceback(run):
     assert result.returncode == 1
     assert "Error: lazyplug plugin 'demo_broken'" in result.stderr and 'broken on purpose' in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_ctrl_c_in_any_command_exits_130_not_with_the_code_of_a_failure():
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    class Slow:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            @cli.command('slow')
+            def slow():
+                raise KeyboardInterrupt
+
+    plugins.register(Slow(), name='slow-plugin')
+    result = CliRunner().invoke(make_cli(), ['slow'])
+    assert result.exit_code == 130
+    assert 'interrupted' in result.output and 'Aborted' not in result.output

@@ -7,8 +7,8 @@ warned about and left out while the rest work).
 
 Exit codes: 0 success; 1 a failed update, evaluation, call or stop (the message names the module,
 phase and task); 2 a usage error (a bad option or TARGET, an unknown group or service id);
-130 (143) an update or evaluation interrupted by Ctrl-C (SIGTERM), except ``update --serve`` once
-it serves, for which that is the normal end (0). ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
+130 interrupted by Ctrl-C (143: an update or evaluation by SIGTERM), except ``update --serve``
+once it serves, for which that is the normal end (0). ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
 prints the traceback of a failure besides its message.
 
 This package imports click (and, for progress, rich); ``import lazyplug`` never imports it.
@@ -45,8 +45,8 @@ Exit codes:
   0    success
   1    a failed update, evaluation, call or stop
   2    a usage error: bad option, bad TARGET, unknown group or service id
-  130  update or eval interrupted by Ctrl-C (143: by SIGTERM), after stopping
-       what it had deployed
+  130  interrupted by Ctrl-C (143: update or eval by SIGTERM), after stopping
+       what had been deployed
 """
 
 
@@ -77,13 +77,17 @@ def failure(exc: BaseException, prefix: str = '') -> Failure:
 
 
 class LazyplugCli(click.Group):
-    """The top-level group: turns exceptions escaping a command into ``Error: message`` and exit 1."""
+    """The top-level group: turns exceptions escaping a command into ``Error: message`` and exit 1,
+    and Ctrl-C into exit 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1, the code of a failure
+            click.echo('lazyplug: interrupted', err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             raise failure(exc) from exc
 
