@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 from cli_helpers import assert_gone, cli_env
 
@@ -142,3 +143,36 @@ def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_
         proc.wait(30)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_a_service_is_here_when_its_urls_name_this_machine():
+    from lazyplug.cli.services import runs_here
+    from lazyplug.services import ServiceEntry
+
+    def entry(*urls):
+        return ServiceEntry('m', list(urls), [1], 0.0)
+
+    assert runs_here(entry('http://127.0.0.1:8000', 'http://localhost:8001', 'http://[::1]:8002'))
+    assert not runs_here(entry('http://127.0.0.1:8000', 'http://203.0.113.7:8000'))  # TEST-NET-3: elsewhere
+    assert not runs_here(entry())
+
+
+def test_stop_never_signals_local_processes_for_a_service_of_another_machine(run, home):
+    # a registry shared by machines: the entry's process ids are those of the other machine
+    bystander = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
+    try:
+        from lazyplug.services import ServiceEntry
+        from lazyplug.services.sqlite import SqliteRegistry
+        url = f'sqlite://{home}/shared.sqlite'
+        registry = SqliteRegistry(url)
+        registry.publish(ServiceEntry('elsewhere0001', ['http://203.0.113.7:8000'], [bystander.pid], time.time(),
+                                      'remote', bystander.pid))
+        registry.close()
+        result = run('stop', 'elsewhere', '--registry', url, '--timeout', '0')
+        assert result.returncode == 0, result.stderr
+        assert 'removed remote (elsewhere000) from the registry; it runs on another machine' in result.stdout
+        assert bystander.poll() is None
+        assert run('ps', '--registry', url).stdout.startswith('no services are running')
+    finally:
+        bystander.kill()
+        bystander.wait(30)

@@ -174,6 +174,7 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
     by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its processes
     ended on their own (a failure: exit code 1 once nothing is left to serve)."""
     from ..services._process import alive
+    from .services import runs_here
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
@@ -196,7 +197,7 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
                 continue
             if gone:
                 del remaining[module_id]
-                ended = not any(alive(pid) for pid in entry.pids)
+                ended = runs_here(entry) and not any(alive(pid) for pid in entry.pids)
                 owners[module_id]._on_stop()
                 if ended:
                     crashed.append(f'{entry.name} ({module_id[:12]})')
