@@ -46,15 +46,26 @@ def nothing_left_running():
 
     from lazyplug.launchers.local import fork_server_pid
 
+    def running(process):
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:  # it ended between being listed and being asked
+            return False
+
+    def described(process):
+        try:
+            return process.cmdline()
+        except psutil.Error:
+            return process.pid
+
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     yield
     deadline = time.monotonic() + 10
     while True:
         # the fork server lives as long as this process, by design; what it forks must not
         before.add(fork_server_pid())
-        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
+        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and running(p)]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'
+    assert not left, f'processes left behind: {[described(p) for p in left]}'

@@ -62,9 +62,17 @@ def lazyplug_cmd(*args, cwd, home, input=None, timeout=120, **env):
                           capture_output=True, text=True, input=input, timeout=timeout)
 
 
+def _alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def assert_gone(pids):
+    """Wait (10 s at most) until none of ``pids`` runs."""
     deadline = time.monotonic() + 10
-    while any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
+    while any(_alive(p) for p in pids):
         assert time.monotonic() < deadline, f'server processes {pids} still run'
         time.sleep(0.05)
 
