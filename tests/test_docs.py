@@ -1,5 +1,6 @@
 """The documentation's examples run as written."""
 
+import os
 import pathlib
 import re
 import subprocess
@@ -26,3 +27,30 @@ def test_the_tour_runs():
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert 'Module m2-2 deployed!' in result.stdout
+
+
+def test_the_readme_command_line_section_runs_as_written(tmp_path):
+    section = (ROOT / 'README.md').read_text().split('## Command line\n', 1)[1].split('\n## ', 1)[0]
+    code = re.search(r'```python\n(.*?)```', section, re.S).group(1)
+    commands = [line.split('#', 1)[0].split() for line in
+                re.search(r'```bash\n(.*?)```', section, re.S).group(1).splitlines()]
+    (tmp_path / 'app.py').write_text(code)
+    (tmp_path / 'in.jsonl').write_text('"x"\n"y"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
+    env['LAZYPLUG_HOME'] = str(tmp_path / 'home')
+
+    def lazyplug(*args):
+        result = subprocess.run([sys.executable, '-m', 'lazyplug', *args], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (args, result.stderr)
+        return result.stdout
+
+    for command in commands:
+        assert command[0] == 'lazyplug'
+        if 'ID' in command or '--serve' in command:  # they need a second terminal: test_cli.py runs them
+            lazyplug(command[1], '--help')
+            continue
+        out = lazyplug(*command[1:])
+        if command[1] == 'update':
+            assert "eval <Module type=Upper>: {'outputs': ['A', 'B']}" in out
+    assert (tmp_path / 'out.jsonl').read_text() == '"X"\n"Y"\n'

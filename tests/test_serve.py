@@ -23,26 +23,12 @@ from lazyplug.errors import (
     ServiceUnavailableError,
     TaskFailedError,
 )
-from lazyplug.launchers.local import fork_server_pid
 from lazyplug.module import ModuleBase
 
 LAUNCHERS = ['thread', 'local']
 
 
-@pytest.fixture(autouse=True)
-def nothing_left_running():
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    yield
-    deadline = time.monotonic() + 10
-    while True:
-        # the fork server lives as long as this process, by design; what it forks must not
-        before.add(fork_server_pid())
-        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'
+pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
 
 @pytest.fixture

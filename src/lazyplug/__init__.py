@@ -74,7 +74,7 @@ _LAZY = {
     'ServerModule': 'lazyplug.module.server',
     'UrlModule': 'lazyplug.module.server',
 }
-_SUBMODULES = frozenset({'builtin', 'cache', 'config', 'context', 'errors', 'flow', 'hookspecs', 'launchers',
+_SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'config', 'context', 'errors', 'flow', 'hookspecs', 'launchers',
                          'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services', 'testing',
                          'values'})
 _RESERVED_NAMES = frozenset(__all__) | frozenset(_LAZY) | _SUBMODULES

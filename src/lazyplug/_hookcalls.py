@@ -26,6 +26,7 @@ class _State:
     module_call = True
     collect_tasks = True
     run_task = True
+    task_progress = True
 
 
 state = _State()
@@ -38,7 +39,7 @@ def attach(manager: pluggy.PluginManager | None, builtin_names: frozenset[str] =
     global _manager
     _manager = manager
     if manager is None:
-        state.module_call = state.collect_tasks = state.run_task = True
+        state.module_call = state.collect_tasks = state.run_task = state.task_progress = True
         return
 
     def implemented(hook_name: str) -> bool:
@@ -48,6 +49,7 @@ def attach(manager: pluggy.PluginManager | None, builtin_names: frozenset[str] =
     state.module_call = implemented('lazyplug_module_call')
     state.collect_tasks = implemented('lazyplug_collect_tasks')
     state.run_task = implemented('lazyplug_run_task')
+    state.task_progress = implemented('lazyplug_task_progress')
 
 
 def load() -> pluggy.PluginManager:
@@ -75,6 +77,12 @@ def collect_tasks(module: ModuleBase, phase: str) -> list[Any]:
     if not state.collect_tasks:
         return []
     return [r for r in manager.hook.lazyplug_collect_tasks(module=module, phase=phase) if r is not None]
+
+
+def task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
+    manager = load()
+    if state.task_progress:
+        manager.hook.lazyplug_task_progress(module=module, phase=phase, done=done, total=total)
 
 
 def module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -205,3 +205,6 @@ config.add('start_timeout', float, 60.0, 'seconds a launcher waits for a service
 config.add('max_request_bytes', int, 16 * 1024 * 1024, 'the largest request body a served module accepts',
            parse=_parse_positive_int)
 config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=float)
+config.add('progress', bool, False, 'show the progress of update phases and tasks (the built-in progress plugin; '
+           'lazyplug update turns it on when its output is a terminal)')
+config.add('debug', bool, False, 'the lazyplug command prints the traceback of an error, not just its message')

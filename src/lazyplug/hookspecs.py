@@ -93,6 +93,25 @@ def lazyplug_collect_tasks(module: ModuleBase, phase: str) -> Any:
     """
 
 
+@hookspec
+def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
+    """Report how far a task that works through items has got (a module's evaluation, for one).
+
+    Called by the evaluation task of a module with an evalset: once with ``done=0`` before the
+    first item, then once after each item, from the thread that ran it. Items run concurrently:
+    calls come from several threads and may arrive out of order, so keep the largest ``done``
+    seen; one call has ``done == total``. Called only while some plugin implements it: otherwise the
+    items pay nothing for it. Plugins with long tasks of their own may call it too, through
+    ``lazyplug.plugins.get_plugin_manager().hook``.
+
+    :param module: the module whose task is working.
+    :param phase: the phase's name (``'eval'`` for evaluation).
+    :param done: how many items are finished.
+    :param total: how many items there are.
+    :return: nothing; the return value is ignored.
+    """
+
+
 # -- calls --------------------------------------------------------------------------------------
 
 

@@ -27,12 +27,12 @@ from typing import Any
 import pluggy
 
 from . import _hookcalls, hookspecs
-from .builtin import BUILTIN_PLUGINS
+from .builtin import BUILTIN_PLUGINS, OPTIONAL_BUILTIN_PLUGINS
 from .config import config
 from .errors import PluginLoadError, PluginRegistrationError, PluginWarning
 
-__all__ = ['ENTRY_POINT_GROUP', 'PluginInfo', 'get_plugin_manager', 'hookimpl', 'list_plugins', 'register',
-           'reset', 'unregister']
+__all__ = ['ENTRY_POINT_GROUP', 'PluginInfo', 'apply_settings', 'get_plugin_manager', 'hookimpl', 'list_plugins',
+           'register', 'reset', 'unregister']
 
 ENTRY_POINT_GROUP = 'lazyplug'
 hookimpl = pluggy.HookimplMarker('lazyplug')
@@ -84,6 +84,8 @@ def _create() -> None:
         hooks = _checked_register(manager, plugin, module_name, None)
         infos[module_name] = PluginInfo(module_name, 'loaded', 'lazyplug', _version(), module_name, hooks,
                                         builtin=True)
+    for module_name in OPTIONAL_BUILTIN_PLUGINS:
+        _apply_optional(manager, infos, module_name)
     if config['trace_plugins']:
         manager.trace.root.setwriter(sys.stderr.write)
         manager.enable_tracing()
@@ -96,6 +98,38 @@ def _create() -> None:
     _infos.update(infos)
     _manager = manager
     _hookcalls.attach(manager, frozenset(BUILTIN_PLUGINS))
+
+
+def _apply_optional(manager: pluggy.PluginManager, infos: dict[str, PluginInfo], module_name: str) -> None:
+    """Register the optional built-in plugin ``module_name`` if its setting is on, unregister it if off."""
+    setting = OPTIONAL_BUILTIN_PLUGINS[module_name]
+    registered = manager.get_plugin(module_name) is not None
+    if config[setting] and not registered:
+        plugin = importlib.import_module(module_name)
+        hooks = _checked_register(manager, plugin, module_name, None)
+        infos[module_name] = PluginInfo(module_name, 'loaded', 'lazyplug', _version(), module_name, hooks,
+                                        builtin=True)
+    elif not config[setting]:
+        if registered:
+            manager.unregister(name=module_name)
+        why = f'off: the {setting!r} setting turns it on (LAZYPLUG_{setting.upper()}=1)'
+        infos[module_name] = PluginInfo(module_name, 'not selected', 'lazyplug', _version(), module_name,
+                                        error=why, builtin=True)
+
+
+def apply_settings() -> None:
+    """Register or unregister the optional built-in plugins (progress) to match their settings now.
+
+    Call it after changing such a setting with ``config[...] = ...`` once hooks have been used;
+    a plugin manager created later reads the settings itself.
+    """
+    with _lock:
+        manager = _manager
+        if manager is None:
+            return
+        for module_name in OPTIONAL_BUILTIN_PLUGINS:
+            _apply_optional(manager, _infos, module_name)
+        _hookcalls.attach(manager, frozenset(BUILTIN_PLUGINS))
 
 
 def _version() -> str:

@@ -310,8 +310,10 @@ class _Evaluation:
 
     def __call__(self) -> None:
         module = self.module
-        calls = [partial(module, **item) if isinstance(item, dict) else partial(module, item)
-                 for item in module._evalset or ()]
+        calls: list[Callable[[], Any]] = [partial(module, **item) if isinstance(item, dict) else partial(module, item)
+                                          for item in module._evalset or ()]
+        if _hookstate.task_progress:  # some plugin follows the items (the progress display)
+            calls = _reporting(module, calls)
         from ..flow._pool import run_all, run_each
         results, errors = run_all(calls) if len(calls) > 1 else run_each(calls)
         for index, exc in enumerate(errors):
@@ -323,3 +325,18 @@ class _Evaluation:
     def __repr__(self) -> str:
         return f'<evaluation of {type(self.module).__name__} on {len(self.module._evalset or ())} items>'
 
+
+def _reporting(module: ModuleBase, calls: list[Callable[[], Any]]) -> list[Callable[[], Any]]:
+    """``calls``, each reporting through ``lazyplug_task_progress`` when it has finished."""
+    import itertools
+    total = len(calls)
+    finished = itertools.count(1).__next__  # atomic under the GIL: items finish on several threads
+    _hookcalls.task_progress(module, 'eval', 0, total)
+
+    def reported(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        finally:
+            _hookcalls.task_progress(module, 'eval', finished(), total)
+
+    return [partial(reported, call) for call in calls]

@@ -1,0 +1,5 @@
+"""``python -m lazyplug``: the ``lazyplug`` command line."""
+
+from .cli import main
+
+main()

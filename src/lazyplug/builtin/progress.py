@@ -1,0 +1,205 @@
+"""Built-in plugin: the progress of ``update()``, phase by phase and task by task.
+
+It is on while the ``progress`` setting is (``LAZYPLUG_PROGRESS=1``; ``lazyplug update`` turns it on
+when its output is a terminal, or with ``--progress``), and registered only then: an update pays
+nothing for it when it is off. On a terminal it draws a live display (rich): a bar per phase, a
+row per running task, and items done / total for an evaluation; otherwise it writes plain lines
+to standard error: one when a phase starts and ends, one when a task ends, with timings.
+
+It is also the reference example of a hook plugin, using three hooks:
+
+* ``lazyplug_run_phase`` and ``lazyplug_run_task`` as *wrappers* (``wrapper=True``): code before
+  the ``yield`` runs before the phase or task, the ``yield`` runs it (and returns its result, or
+  raises its exception), code after it runs after;
+* ``lazyplug_task_progress``, which an evaluation calls as its items finish.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..plugins import hookimpl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+
+    from ..lifecycle import Task, TaskList
+    from ..module.base import ModuleBase
+
+__all__ = ['lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress']
+
+
+def _title(module: ModuleBase) -> str:
+    return repr(module).split('\n', 1)[0]
+
+
+def _label(task: Task, module: ModuleBase) -> str:
+    """``#index what of <module>``: a method or function by its qualified name, anything else by its repr."""
+    fn = getattr(task.fn, '__func__', task.fn)
+    what = getattr(fn, '__qualname__', None) if callable(fn) and hasattr(fn, '__code__') else None
+    if what is None:
+        what = repr(task.fn).split('\n', 1)[0].strip('<>')[:80]
+    return f'#{task.index} {what} of {_title(module)}'
+
+
+class _Lines:
+    """Plain lines on standard error, one at a time (tasks may end on several threads at once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[int, str], tuple[int, int]] = {}
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            sys.stderr.write(f'lazyplug: {text}\n')
+            sys.stderr.flush()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def phase_started(self, phase: str, count: int) -> None:
+        self._write(f'{phase}: {count} task{"s" if count != 1 else ""}')
+
+    def phase_ended(self, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
+        outcome = f'failed after {seconds:.2f} s' if error is not None else f'done in {seconds:.2f} s'
+        self._write(f'{phase}: {count} task{"s" if count != 1 else ""} {outcome}')
+
+    def task_started(self, key: tuple[int, str], label: str) -> None:
+        pass
+
+    def items(self, key: tuple[int, str], done: int, total: int) -> None:
+        with self._lock:
+            old = self._items.get(key, (0, total))[0]
+            self._items[key] = (max(old, done), total)
+
+    def task_ended(self, key: tuple[int, str], label: str, seconds: float, error: BaseException | None) -> None:
+        with self._lock:
+            counted = self._items.pop(key, None)
+        items = f' ({counted[0]}/{counted[1]} items)' if counted is not None else ''
+        outcome = 'failed' if error is not None else 'done'
+        self._write(f'{key[1]}: {outcome} {label} in {seconds:.2f} s{items}')
+
+
+class _Live:
+    """A rich live display on standard error: a bar per phase, a row per running task."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        self._progress = Progress(SpinnerColumn(), TextColumn('{task.description}'), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
+        self._phases: dict[str, Any] = {}
+        self._rows: dict[tuple[int, str], Any] = {}
+        self._done: dict[tuple[int, str], int] = {}
+
+    def start(self) -> None:
+        self._progress.start()
+
+    def stop(self) -> None:
+        self._progress.stop()
+
+    def phase_started(self, phase: str, count: int) -> None:
+        self._phases[phase] = self._progress.add_task(f'[bold]{phase}[/bold]', total=count)
+
+    def phase_ended(self, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
+        row = self._phases.pop(phase, None)
+        if row is not None:
+            status = '[red]failed[/red]' if error is not None else 'done'
+            self._progress.update(row, description=f'[bold]{phase}[/bold] {status}')
+            self._progress.stop_task(row)
+
+    def task_started(self, key: tuple[int, str], label: str) -> None:
+        from rich.markup import escape
+        self._rows[key] = self._progress.add_task(f'  {escape(label)}', total=None)
+
+    def items(self, key: tuple[int, str], done: int, total: int) -> None:
+        row = self._rows.get(key)
+        if row is not None:
+            done = self._done[key] = max(done, self._done.get(key, 0))  # reports may come out of order
+            self._progress.update(row, total=total, completed=done)
+
+    def task_ended(self, key: tuple[int, str], label: str, seconds: float, error: BaseException | None) -> None:
+        row = self._rows.pop(key, None)
+        self._done.pop(key, None)
+        if row is not None:
+            self._progress.remove_task(row)
+        phase = self._phases.get(key[1])
+        if phase is not None:
+            self._progress.advance(phase)
+
+
+class _Shown:
+    """The display of the updates in progress: made by the outermost phase, shared by nested ones."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.display: _Lines | _Live | None = None
+
+    def enter(self) -> _Lines | _Live:
+        with self.lock:
+            if self.display is None:
+                live = sys.stderr.isatty() and sys.stdout.isatty()
+                self.display = _Live() if live else _Lines()
+                self.display.start()
+            self.depth += 1
+            return self.display
+
+    def leave(self) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.display is not None:
+                display, self.display = self.display, None
+                display.stop()
+
+
+_shown = _Shown()
+
+
+def _timed(ended: Callable[[float, BaseException | None], None]) -> Generator[None, Any, Any]:
+    """The body of a wrapper: run what it wraps (``yield``), then report its duration and outcome."""
+    start = time.perf_counter()
+    try:
+        result = yield
+    except BaseException as exc:
+        ended(time.perf_counter() - start, exc)
+        raise
+    ended(time.perf_counter() - start, None)
+    return result
+
+
+@hookimpl(wrapper=True)
+def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Generator[None, Any, Any]:
+    if not tasks:  # nothing to show: a phase without tasks is over before it started
+        return (yield)
+    display = _shown.enter()
+    count = len(tasks)
+    display.phase_started(phase, count)
+    try:
+        return (yield from _timed(lambda seconds, error: display.phase_ended(phase, count, seconds, error)))
+    finally:
+        _shown.leave()
+
+
+@hookimpl(wrapper=True)
+def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Generator[None, Any, Any]:
+    display = _shown.display
+    if display is None:  # a task run outside a phase (by another plugin): nothing to draw it in
+        return (yield)
+    key = (id(module), phase)
+    label = _label(task, module)
+    display.task_started(key, label)
+    return (yield from _timed(lambda seconds, error: display.task_ended(key, label, seconds, error)))
+
+
+@hookimpl
+def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
+    display = _shown.display
+    if display is not None:
+        display.items((id(module), phase), done, total)

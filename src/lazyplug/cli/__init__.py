@@ -1,0 +1,158 @@
+"""The ``lazyplug`` command line (``lazyplug.cli:main``; also ``python -m lazyplug``).
+
+Commands: ``plugins``, ``modules``, ``tree``, ``update``, ``eval``, ``call``, ``ps``, ``stop``, and
+whatever installed plugins add through the ``lazyplug_register_commands`` hook (called once when the
+command line starts, one plugin at a time, so that a plugin that fails to add its commands is
+warned about and left out while the rest work).
+
+Exit codes: 0 success; 1 a failed update, evaluation, call or stop (the message names the module,
+phase and task); 2 a usage error (a bad option or TARGET, an unknown group or service id);
+130 interrupted by Ctrl-C outside ``update --serve``. ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
+prints the traceback of a failure besides its message.
+
+This package imports click (and, for progress, rich); ``import lazyplug`` never imports it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from ..config import config
+from ..errors import LazyplugError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ['EXIT_FAILED', 'EXIT_INTERRUPTED', 'EXIT_OK', 'EXIT_USAGE', 'Failure', 'describe_error', 'failure', 'main',
+           'make_cli']
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_HELP = """Build, deploy, evaluate and inspect lazyplug applications.
+
+TARGET (tree, update, eval) is path/to/file.py:name or package.module:name, naming a module, a
+flow, or a function that returns one.
+
+\b
+Exit codes:
+  0    success
+  1    a failed update, evaluation, call or stop
+  2    a usage error: bad option, bad TARGET, unknown group or service id
+  130  interrupted (Ctrl-C) before the work was done
+"""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One message for ``exc``: its text (with its type unless it is lazyplug's own) and its notes,
+    and those of its cause."""
+    text = str(exc) if isinstance(exc, LazyplugError) else f'{type(exc).__name__}: {exc}'
+    notes: list[str] = []
+    current: BaseException | None = exc
+    while current is not None:
+        notes.extend(getattr(current, '__notes__', ()))
+        current = current.__cause__
+    return '\n'.join([text, *notes])
+
+
+class Failure(click.ClickException):
+    """A failure of the work a command did (exit code 1), printed as ``Error: message``."""
+
+    exit_code = EXIT_FAILED
+
+
+def failure(exc: BaseException, prefix: str = '') -> Failure:
+    """The :class:`Failure` reporting ``exc`` (its traceback printed first with ``--traceback``)."""
+    if config['debug']:
+        import traceback
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+    return Failure(prefix + describe_error(exc))
+
+
+class LazyplugCli(click.Group):
+    """The top-level group: turns exceptions escaping a command into ``Error: message`` and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            raise failure(exc) from exc
+
+
+def _traceback_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        config['debug'] = True
+
+
+def _base_group() -> click.Group:
+    @click.group(cls=LazyplugCli, help=_HELP, context_settings={'help_option_names': ['-h', '--help']})
+    @click.option('--traceback', is_flag=True, expose_value=False, is_eager=True, callback=_traceback_option,
+                  help='Print the traceback of a failure (also: LAZYPLUG_DEBUG=1).')
+    @click.version_option(package_name='lazyplug', prog_name='lazyplug', message='%(prog)s %(version)s')
+    def cli() -> None:
+        pass
+
+    from .listing import modules_command, plugins_command, tree_command
+    from .run import eval_command, update_command
+    from .services import call_command, ps_command, stop_command
+    for command in (plugins_command, modules_command, tree_command, update_command, eval_command, call_command,
+                    ps_command, stop_command):
+        cli.add_command(command)
+    return cli
+
+
+def _add_plugin_commands(cli: click.Group) -> None:
+    """Let each plugin implementing ``lazyplug_register_commands`` add its commands, one at a time."""
+    from ..plugins import get_plugin_manager
+    manager = get_plugin_manager()
+    own = dict(cli.commands)
+    impls = manager.hook.lazyplug_register_commands.get_hookimpls()
+    for impl in reversed(impls):  # pluggy's own order: the last registered first
+        caller = manager.subset_hook_caller('lazyplug_register_commands',
+                                            remove_plugins=[i.plugin for i in impls if i is not impl])
+        try:
+            caller(cli=cli)
+        except Exception as exc:
+            warnings.warn(f'plugin {impl.plugin_name!r} failed to add its commands and is left out of the command '
+                          f'line: {describe_error(exc)}', _plugin_warning(), stacklevel=1)
+        for name, command in own.items():
+            if cli.commands.get(name) is not command:
+                cli.commands[name] = command
+                warnings.warn(f'plugin {impl.plugin_name!r} tried to replace the lazyplug command {name!r}; '
+                              'the built-in command is kept', _plugin_warning(), stacklevel=1)
+
+
+def _plugin_warning() -> type[Warning]:
+    from ..errors import PluginWarning
+    return PluginWarning
+
+
+def make_cli() -> click.Group:
+    """The ``lazyplug`` command group: the built-in commands, then those the plugins add."""
+    cli = _base_group()
+    _add_plugin_commands(cli)
+    return cli
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    # a user reads these: the message, without the source line that raised it
+    click.echo(f'lazyplug: warning: {message}', err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``lazyplug`` command with ``argv`` (default: ``sys.argv[1:]``) and exit."""
+    warnings.showwarning = _show_warning
+    cli = make_cli()
+    cli.main(args=argv, prog_name='lazyplug')
+
+
+if __name__ == '__main__':  # pragma: no cover - python -m lazyplug.cli
+    main()

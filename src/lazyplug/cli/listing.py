@@ -1,0 +1,152 @@
+"""``lazyplug plugins``, ``lazyplug modules`` and ``lazyplug tree``: what is installed, and what a TARGET is."""
+
+from __future__ import annotations
+
+import click
+
+from .output import echo_json, mermaid, table, tree_node
+from .target import TargetError, load_target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..registry import ModuleGroup
+
+__all__ = ['load', 'modules_command', 'plugins_command', 'tree_command']
+
+
+def load(target: str) -> Any:
+    """The module or flow TARGET names; a TARGET that names nothing usable is a usage error."""
+    try:
+        return load_target(target)
+    except TargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="'TARGET'") from None
+
+
+# -- plugins --------------------------------------------------------------------------------------
+
+@click.command('plugins')
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+def plugins_command(as_json: bool) -> None:
+    """List every plugin: built in or from which distribution, its hooks, and why it failed if it did."""
+    from ..plugins import list_plugins
+    infos = list_plugins()
+    if as_json:
+        echo_json([{'name': i.name, 'status': i.status, 'builtin': i.builtin, 'distribution': i.distribution,
+                    'version': i.version, 'entry_point': i.entry_point, 'hooks': list(i.hooks), 'error': i.error}
+                   for i in infos])
+        return
+    rows = []
+    for info in infos:
+        origin = 'built-in' if info.builtin else ' '.join(filter(None, (info.distribution, info.version))) or '-'
+        hooks = ', '.join(h.removeprefix('lazyplug_') for h in info.hooks) or '-'
+        rows.append((info.name, info.status, origin, info.error or hooks))
+    table(('PLUGIN', 'STATUS', 'FROM', 'HOOKS / ERROR'), rows)
+
+
+# -- modules --------------------------------------------------------------------------------------
+
+def _origin(origin: Any) -> str:
+    where = f'{origin.module}.{origin.qualname}'
+    if origin.distribution:
+        return f'{where} (distribution {origin.distribution})'
+    return f'{where} (user code{", " + str(origin.file) if origin.file else ""})'
+
+
+def _group_json(group: ModuleGroup, entries: dict[str, list[Any]]) -> dict[str, Any]:
+    top = group._path.split('.', 1)[0]
+    return {
+        'group': group._path,
+        'modules': [{'name': cls.__name__, 'key': key, 'defined_in': f'{origin.module}.{origin.qualname}',
+                     'file': origin.file, 'line': origin.line, 'distribution': origin.distribution}
+                    for key, cls, origin in group],
+        'entry_points': [{'name': e.name, 'value': e.value, 'distribution': e.distribution, 'version': e.version,
+                          'status': e.status, 'error': e.error} for e in entries.get(top, [])]
+        if group._path == top else [],
+        'subgroups': [_group_json(sub, entries) for sub in group._subgroups.values()],
+    }
+
+
+def _print_group(node: dict[str, Any], depth: int = 0) -> None:
+    pad = '  ' * depth
+    click.echo(f'{pad}{node["group"]}')
+    for entry in node['entry_points']:
+        status = entry['status'] + (f': {entry["error"]}' if entry['error'] else '')
+        click.echo(f'{pad}  entry point {entry["name"]} = {entry["value"]} from {entry["distribution"]} '
+                   f'{entry["version"]} ({status})')
+    for module in node['modules']:
+        origin = f'distribution {module["distribution"]}' if module['distribution'] else (
+            f'user code, {module["file"]}' if module['file'] else 'user code')
+        click.echo(f'{pad}  {module["name"]:<20} {module["defined_in"]} ({origin})')
+    for sub in node['subgroups']:
+        _print_group(sub, depth + 1)
+
+
+def _find_group(path: str) -> ModuleGroup:
+    """The group ``path`` (dotted for a sub-group); an unknown one is a usage error naming the nearest."""
+    import difflib
+
+    from ..registry import lookup_group, unknown_group_message
+    top, *rest = path.split('.')
+    found = lookup_group(top)
+    if found is None:
+        raise click.BadParameter(unknown_group_message(top), param_hint="'GROUP'")
+    for part in rest:
+        sub = found._subgroup(part, create=False)
+        if sub is None:
+            names = sorted(found._subgroups)
+            near = difflib.get_close_matches(part.lower(), names, n=1)
+            hint = f'; did you mean {found._path}.{near[0]}?' if near else ''
+            raise click.BadParameter(f'lazyplug.{found._path} has no sub-group {part!r}{hint} '
+                                     f'(sub-groups: {", ".join(names) or "none"})', param_hint="'GROUP'")
+        found = sub
+    return found
+
+
+@click.command('modules')
+@click.argument('group', required=False)
+@click.option('--import', 'imports', multiple=True, metavar='MODULE|FILE.py',
+              help='Import user code first (repeatable), so that the modules it registers are listed too.')
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) -> None:
+    """List the module groups (or GROUP, e.g. demo or demo.text) and their modules, with where each comes from:
+    user code, or an entry point of a distribution."""
+    from ..registry import groups, list_module_entry_points
+    from .target import load_module
+    for where in imports:
+        try:
+            load_module(where)
+        except TargetError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--import'") from None
+    infos = list_module_entry_points()
+    entries: dict[str, list[Any]] = {}
+    for info in infos:
+        entries.setdefault(info.name.split('.', 1)[0].lower(), []).append(info)
+    chosen = [groups()[name] for name in sorted(groups())] if group is None else [_find_group(group)]
+    nodes = [_group_json(g, entries) for g in chosen]
+    if as_json:
+        echo_json(nodes)
+        return
+    if not nodes:
+        click.echo('no module groups (distributions add them through the lazyplug.modules entry points)')
+    for node in nodes:
+        _print_group(node)
+
+
+# -- tree -----------------------------------------------------------------------------------------
+
+@click.command('tree')
+@click.argument('target')
+@click.option('--format', 'fmt', type=click.Choice(['text', 'json', 'mermaid']), default='text', show_default=True,
+              help='text: the repr of the module; json: nested {"name", "type", "kind", "children"}; '
+                   'mermaid: a "graph TD" diagram.')
+def tree_command(target: str, fmt: str) -> None:
+    """Print the tree of the module or flow TARGET names (path/to/file.py:name or package.module:name)."""
+    obj = load(target)
+    if fmt == 'text':
+        click.echo(repr(obj).rstrip('\n'))
+    elif fmt == 'json':
+        echo_json(tree_node(obj))
+    else:
+        click.echo(mermaid(tree_node(obj)))

@@ -1,0 +1,271 @@
+"""``lazyplug update`` and ``lazyplug eval``: run a TARGET's lifecycle from the command line.
+
+Whatever a run deploys is stopped when the command ends: normally, on a failure, on Ctrl-C or on
+SIGTERM. ``update --serve`` keeps the services running until Ctrl-C or SIGTERM (exit code 0), or
+until ``lazyplug stop`` (another terminal) has removed all of them from the service registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import click
+
+from ..config import config
+from ..errors import ConfigError, InvalidModeError, ServiceError
+from ..lifecycle import normalize_modes, plan_modules
+from . import EXIT_INTERRUPTED, failure
+from .listing import load
+from .output import abbreviate
+from .target import as_module
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import FrameType
+    from typing import Any, TextIO
+
+    from ..module.base import ModuleBase
+    from ..services import ServiceEntry, ServiceRegistry
+
+__all__ = ['eval_command', 'update_command']
+
+SERVE_POLL = 0.5
+"""Seconds between two looks of ``update --serve`` at the registry (has ``lazyplug stop`` removed a service?)."""
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM reached the command (a BaseException, like KeyboardInterrupt)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Signals:
+    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, once: a second
+    signal during the clean-up that follows is ignored, so that the clean-up finishes."""
+
+    def __enter__(self) -> _Signals:
+        self._saved: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():  # handlers belong to the main thread
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._saved[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.ignore()
+        raise Interrupted(signum)
+
+    def ignore(self) -> None:
+        """Ignore the signals from now on (until the block ends): the clean-up must not be cut short."""
+        for signum in self._saved:
+            signal.signal(signum, signal.SIG_IGN)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+
+
+def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``update`` and ``eval`` share: where and how the lifecycle runs."""
+    for option in reversed([
+        click.option('--workers', type=click.IntRange(min=1), default=None,
+                     help='Tasks of a phase run at once (default: the workers setting, 1: one by one, in order).'),
+        click.option('--launcher', metavar='NAME', default=None,
+                     help='Where ServerModules that name no launcher run: local, thread, or one a plugin adds '
+                          '(e.g. ray). Sets the launcher setting for this run.'),
+        click.option('--registry', metavar='URL', default=None,
+                     help='The service registry deployed URLs are published in: memory://, sqlite:///path, or a '
+                          'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
+                          'file in LAZYPLUG_HOME.'),
+        click.option('--progress/--no-progress', default=None,
+                     help='Show the progress of each phase and task (default: when the output is a terminal).'),
+    ]):
+        command = option(command)
+    return command
+
+
+def apply_registry(registry: str | None) -> ServiceRegistry:
+    """Set the ``registry`` setting (when given) and return the registry, checked to exist."""
+    from ..services import get_registry
+    if registry is not None:
+        config['registry'] = registry
+    try:
+        return get_registry()
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--registry' / LAZYPLUG_REGISTRY") from None
+
+
+def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
+    if launcher is not None:
+        if not launcher.strip():
+            raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
+        config['launcher'] = launcher.strip()
+    found = apply_registry(registry)
+    config['progress'] = sys.stdout.isatty() if progress is None else progress
+    from ..plugins import apply_settings
+    apply_settings()
+    return found
+
+
+def _parse_modes(text: str) -> tuple[str, ...]:
+    try:
+        return normalize_modes([m.strip() for m in text.split(',') if m.strip()] or [''])
+    except InvalidModeError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--mode'") from None
+
+
+def _title(module: ModuleBase) -> str:
+    return repr(module).split('\n', 1)[0]
+
+
+class _Run:
+    """One command's run of a module: stops what it deployed on the way out, whatever the way.
+
+    An :class:`Interrupted` inside the block ends the command with exit code 128 + the signal's
+    number (130 for Ctrl-C) unless ``clean_interrupt``, where it is the expected end (exit 0).
+    """
+
+    def __init__(self, root: ModuleBase) -> None:
+        self.root = root
+        self.clean_interrupt = False
+
+    def __enter__(self) -> _Run:
+        self._signals = _Signals().__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        self._signals.ignore()
+        try:
+            if isinstance(exc, Interrupted):
+                click.echo(f'lazyplug: {exc} received; stopping what was deployed', err=True)
+            self.root.stop()
+        finally:
+            self._signals.__exit__()
+        if isinstance(exc, Interrupted):
+            if self.clean_interrupt:
+                return True
+            sys.stdout.flush()
+            raise click.exceptions.Exit(EXIT_INTERRUPTED if exc.signum == signal.SIGINT else 128 + exc.signum)
+        return False
+
+
+def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]:
+    ids = {m._module_id for m in plan_modules(root)}
+    return [e for e in registry.list() if e.module_id in ids and e.owner_pid == os.getpid()]
+
+
+def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry."""
+    if not entries:
+        click.echo('--serve: nothing was deployed, so there is nothing to serve')
+        return
+    run.clean_interrupt = True
+    click.echo(f'serving {len(entries)} service(s) until Ctrl-C or SIGTERM (or `lazyplug stop ID`); pid {os.getpid()}')
+    owners = {m._module_id: m for m in plan_modules(root)}
+    remaining = {e.module_id: e for e in entries}
+    warned = False
+    while remaining:
+        time.sleep(SERVE_POLL)
+        for module_id, entry in list(remaining.items()):
+            try:
+                gone = registry.lookup(module_id) is None
+            except ServiceError as exc:  # the registry may come back: keep serving
+                if not warned:
+                    click.echo(f'lazyplug: warning: {exc}', err=True)
+                    warned = True
+                continue
+            if gone:
+                del remaining[module_id]
+                owners[module_id]._on_stop()
+                click.echo(f'{entry.name} ({module_id[:12]}) was stopped or went away')
+    click.echo('every service has stopped; exiting')
+
+
+@click.command('update')
+@click.argument('target')
+@click.option('--mode', default='train,server,eval', show_default=True,
+              help='The phases to run, comma-separated: train, server (deploy), eval.')
+@click.option('--no-recursive', 'no_recursive', is_flag=True, help='Update TARGET alone, not its submodules.')
+@click.option('--serve', is_flag=True,
+              help='Keep what was deployed running until Ctrl-C or SIGTERM (exit code 0), or until '
+                   '`lazyplug stop` stops it from another terminal.')
+@_run_options
+def update_command(target: str, mode: str, no_recursive: bool, serve: bool, workers: int | None,
+                   launcher: str | None, registry: str | None, progress: bool | None) -> None:
+    """Train, deploy and evaluate TARGET (path/to/file.py:name or package.module:name).
+
+    Prints the module tree, then runs the phases; then prints the eval_result of every module
+    that has an evalset, and the URLs of what was deployed. What was deployed is stopped when the
+    command ends (also on a failure, Ctrl-C or SIGTERM), unless --serve keeps it running.
+
+    \b
+    Exit codes: 0 done; 1 the update failed (the message names module, phase and task);
+    2 usage error (bad option or TARGET); 130 / 143 interrupted by Ctrl-C / SIGTERM.
+    """
+    modes = _parse_modes(mode)
+    found = _apply_settings(launcher, registry, progress)
+    root = as_module(load(target))
+    click.echo(repr(root).rstrip('\n'))
+    with _Run(root) as run:
+        try:
+            root.update(mode=modes, workers=workers, recursive=not no_recursive)
+        except Exception as exc:
+            raise failure(exc, f'update of {target} failed: ') from exc
+        if 'eval' in modes:
+            for module in plan_modules(root) if not no_recursive else [root]:
+                if module._evalset is not None:
+                    click.echo(f'eval {_title(module)}: {abbreviate(module.eval_result)}')
+        entries = _deployed(root, found)
+        for entry in entries:
+            click.echo(f'deployed {entry.name} at {", ".join(entry.urls)} (id {entry.module_id[:12]})')
+        if serve:
+            _serve(root, run, found, entries)
+
+
+def _read_jsonl(stream: TextIO) -> Iterator[Any]:
+    for number, line in enumerate(stream, 1):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                raise click.BadParameter(f'line {number} of {getattr(stream, "name", "the evalset")} is not JSON: '
+                                         f'{exc}', param_hint="'--evalset'") from None
+
+
+@click.command('eval')
+@click.argument('target')
+@click.option('--evalset', 'evalset', required=True, type=click.File('r'), metavar='FILE',
+              help='The inputs, one JSON value per line ("-": standard input); an object is passed as keyword '
+                   'arguments.')
+@click.option('--out', type=click.File('w'), default='-', metavar='FILE',
+              help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
+                   'output). Values JSON cannot hold are written as their repr.')
+@_run_options
+def eval_command(target: str, evalset: TextIO, out: TextIO, workers: int | None, launcher: str | None,
+                 registry: str | None, progress: bool | None) -> None:
+    """Deploy TARGET, call it on every input of --evalset (concurrently), and write its outputs.
+
+    \b
+    Exit codes: 0 done; 1 deploying or an input failed (the message names which input);
+    2 usage error (bad option, TARGET or evalset line); 130 / 143 interrupted.
+    """
+    items = list(_read_jsonl(evalset))
+    _apply_settings(launcher, registry, progress)
+    root = as_module(load(target))
+    with _Run(root):
+        try:
+            root.update(mode='server', workers=workers)
+            root.evalset(items)
+            root.update(mode='eval', recursive=False)
+        except Exception as exc:
+            raise failure(exc, f'evaluation of {target} failed: ') from exc
+        for output in root.eval_result:
+            out.write(json.dumps(output, default=repr) + '\n')
+        out.flush()

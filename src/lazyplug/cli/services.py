@@ -1,0 +1,210 @@
+"""``lazyplug ps``, ``lazyplug stop`` and ``lazyplug call``: the services in the service registry.
+
+The registry is the ``registry`` setting (``--registry URL`` or ``LAZYPLUG_REGISTRY``; default a
+SQLite file in ``LAZYPLUG_HOME``), so these see what ``lazyplug update --serve`` (or any program)
+deployed in another terminal. A service is named by its module id, or any unique beginning of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+
+import click
+
+from ..errors import LazyplugError
+from . import Failure, failure
+from .output import echo_json, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..services import ServiceEntry, ServiceRegistry
+
+__all__ = ['call_command', 'ps_command', 'stop_command']
+
+_registry_option = click.option(
+    '--registry', metavar='URL', default=None,
+    help='The service registry: memory://, sqlite:///path, or a scheme a plugin adds (e.g. redis://). '
+         'Default: LAZYPLUG_REGISTRY, else a SQLite file in LAZYPLUG_HOME.')
+
+
+def _registry(url: str | None) -> ServiceRegistry:
+    from .run import apply_registry
+    return apply_registry(url)
+
+
+def _age(started: float) -> str:
+    seconds = max(0, int(time.time() - started))
+    if seconds < 60:
+        return f'{seconds}s'
+    if seconds < 3600:
+        return f'{seconds // 60}m{seconds % 60:02d}s'
+    if seconds < 86400:
+        return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
+    return f'{seconds // 86400}d{seconds % 86400 // 3600}h'
+
+
+def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> ServiceEntry:
+    """The one live entry whose module id starts with ``ident``; none or several is a usage error."""
+    entries = registry.list()
+    matches = [e for e in entries if e.module_id.startswith(ident)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        listing = ', '.join(f'{e.module_id[:12]} ({e.name})' for e in entries) or 'none'
+        raise click.BadParameter(f'no service with id {ident!r} in {registry.url} (running: {listing})',
+                                 param_hint=param)
+    raise click.BadParameter(f'{ident!r} is the beginning of the ids of {len(matches)} services: '
+                             f'{", ".join(e.module_id for e in matches)}; give more of the id', param_hint=param)
+
+
+# -- ps -------------------------------------------------------------------------------------------
+
+@click.command('ps')
+@_registry_option
+@click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
+def ps_command(registry: str | None, as_json: bool) -> None:
+    """List the running services of the service registry (oldest first)."""
+    found = _registry(registry)
+    entries = found.list()
+    if as_json:
+        echo_json([e.to_dict() for e in entries])
+        return
+    if not entries:
+        click.echo(f'no services are running (registry: {found.url})')
+        return
+    table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP'),
+          [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started))
+           for e in entries])
+
+
+# -- stop -----------------------------------------------------------------------------------------
+
+def _live(pids: list[int]) -> list[int]:
+    from ..services._process import alive
+    return [pid for pid in pids if alive(pid)]
+
+
+def _wait_gone(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    left = _live(pids)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = _live(left)
+    return left
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        if os.getpgid(pid) == pid:  # a server started in a process group of its own: end the group
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> str | None:
+    """Stop ``entry``'s service; None when it has stopped, else why it still runs.
+
+    The entry is removed from the registry first: a ``lazyplug update --serve`` that deployed it
+    notices, stops it cleanly and exits. Serving processes still running ``timeout`` seconds later
+    (their owner is some other program) get SIGTERM, and SIGKILL after as long again; the owning
+    process itself is never signalled.
+    """
+    registry.remove(entry.module_id)
+    spare = {os.getpid(), entry.owner_pid}
+    left = _wait_gone(entry.pids, timeout)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        targets = [pid for pid in left if pid not in spare]
+        if not targets:
+            break
+        for pid in targets:
+            _signal(pid, sig)
+        left = _wait_gone(left, timeout)
+    if left:
+        return (f'removed from the registry, but processes {left} still run (process {entry.owner_pid} deployed it '
+                'in its own process and serves it until it exits)')
+    return None
+
+
+@click.command('stop')
+@click.argument('ident', metavar='[ID]', required=False)
+@click.option('--all', 'stop_all', is_flag=True, help='Stop every service of the registry.')
+@click.option('--timeout', type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help='Seconds to wait for the deploying process to stop a service before its processes are '
+                   'signalled.')
+@_registry_option
+def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: str | None) -> None:
+    """Stop the service ID (a unique beginning of its id is enough; see `lazyplug ps`), or --all.
+
+    \b
+    Exit codes: 0 stopped; 1 some process would not stop; 2 no such service, or neither / both
+    of ID and --all.
+    """
+    if (ident is None) == (not stop_all):
+        raise click.UsageError('give the ID of a service (see `lazyplug ps`) or --all, not both')
+    found = _registry(registry)
+    entries = found.list() if stop_all else [find_service(found, ident or '')]
+    problems = []
+    for entry in entries:
+        problem = stop_service(found, entry, timeout)
+        if problem is None:
+            click.echo(f'stopped {entry.name} ({entry.module_id[:12]})')
+        else:
+            problems.append(f'{entry.name} ({entry.module_id[:12]}): {problem}')
+    if stop_all and not entries:
+        click.echo(f'no services are running (registry: {found.url})')
+    if problems:
+        raise Failure('\n'.join(problems))
+
+
+# -- call -----------------------------------------------------------------------------------------
+
+@click.command('call')
+@click.argument('url', metavar='URL|ID')
+@click.argument('value', metavar='[JSON]', required=False)
+@click.option('--kwargs', 'as_kwargs', is_flag=True, help='JSON is an object of keyword arguments.')
+@click.option('--security-key', envvar='LAZYPLUG_SECURITY_KEY', default=None,
+              help='The key the service requires (also: LAZYPLUG_SECURITY_KEY).')
+@_registry_option
+def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None,
+                 registry: str | None) -> None:
+    """Call a service with one JSON input (none: no input; -: read it from standard input) and print
+    its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
+
+    \b
+    Exit codes: 0 done; 1 the call failed (the service's error is printed); 2 bad JSON or ID.
+    """
+    if value == '-':
+        value = sys.stdin.read()
+    args: tuple[Any, ...] = ()
+    kw: dict[str, Any] = {}
+    if value is not None:
+        try:
+            data = json.loads(value)
+        except ValueError as exc:
+            raise click.BadParameter(f'{value!r:.80} is not JSON ({exc}); a string needs quotes: \'"text"\'',
+                                     param_hint="'JSON'") from None
+        if as_kwargs:
+            if not isinstance(data, dict):
+                raise click.BadParameter('--kwargs needs a JSON object', param_hint="'JSON'")
+            kw = data
+        else:
+            args = (data,)
+    if url.startswith(('http://', 'https://')):
+        urls, label = [url.rstrip('/')], url
+    else:
+        entry = find_service(_registry(registry), url, "'URL|ID'")
+        urls, label = entry.urls, entry.name
+    from ..serve.client import ServiceClient
+    try:
+        result = ServiceClient(urls, security_key, label).call(args, kw)
+    except LazyplugError as exc:
+        raise failure(exc) from exc
+    click.echo(json.dumps(result, default=repr))

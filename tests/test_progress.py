@@ -1,0 +1,130 @@
+"""The built-in progress plugin (lazyplug.builtin.progress) and the lazyplug_task_progress hook."""
+
+import pytest
+
+import lazyplug
+from lazyplug import _hookcalls, config, hookimpl, plugins
+from lazyplug.module import ModuleBase
+
+PROGRESS = 'lazyplug.builtin.progress'
+
+
+class Worker(ModuleBase):
+    def __init__(self, name, fail=False):
+        super().__init__(name=name)
+        self.fail = fail
+
+    def _get_train_tasks(self):
+        return self.train
+
+    def train(self):
+        if self.fail:
+            raise RuntimeError('training failed')
+
+    def forward(self, x):
+        return x * 2
+
+
+@pytest.fixture
+def core_only(fresh_plugins):
+    """A plugin manager with the built-in plugins alone (no installed ones wrapping tasks)."""
+    with config.temp('disable_plugin_autoload', True):
+        yield
+
+
+@pytest.fixture
+def progress_on(core_only):
+    with config.temp('progress', True):
+        plugins.apply_settings()
+        yield
+    plugins.apply_settings()
+
+
+def status(name):
+    return {p.name: p for p in plugins.list_plugins()}[name]
+
+
+def test_progress_is_off_by_default_and_then_tasks_skip_the_per_task_hook(core_only):
+    info = status(PROGRESS)
+    assert (info.status, info.builtin) == ('not selected', True)
+    assert 'LAZYPLUG_PROGRESS=1' in info.error
+    assert plugins.get_plugin_manager().get_plugin(PROGRESS) is None
+    assert not _hookcalls.state.run_task and not _hookcalls.state.task_progress
+
+
+def test_turning_progress_on_and_off_registers_and_unregisters_the_plugin(core_only):
+    plugins.get_plugin_manager()
+    with config.temp('progress', True):
+        plugins.apply_settings()
+        info = status(PROGRESS)
+        assert info.status == 'loaded'
+        assert set(info.hooks) == {'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress'}
+        assert _hookcalls.state.run_task and _hookcalls.state.task_progress
+    plugins.apply_settings()
+    assert status(PROGRESS).status == 'not selected'
+    assert not _hookcalls.state.run_task
+
+
+def test_a_manager_made_while_progress_is_on_registers_it(fresh_plugins):
+    with config.temp('progress', True), config.temp('disable_plugin_autoload', True):
+        assert status(PROGRESS).status == 'loaded'
+
+
+def test_progress_writes_a_line_per_phase_and_per_task_off_a_terminal(progress_on, capsys):
+    app = lazyplug.ActionModule(Worker('a'), Worker('b'))
+    app.submodules[0].evalset([1, 2, 3])
+    app.update()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == 'lazyplug: train: 2 tasks'
+    assert err[1].startswith('lazyplug: train: done #0 Worker.train of <Module type=Worker name=a> in ')
+    assert err[2].startswith('lazyplug: train: done #0 Worker.train of <Module type=Worker name=b> in ')
+    assert err[3].startswith('lazyplug: train: 2 tasks done in ')
+    assert err[4] == 'lazyplug: eval: 1 task'
+    assert err[5].startswith('lazyplug: eval: done #0 evaluation of Worker on 3 items of <Module type=Worker name=a>')
+    assert err[5].endswith(' s (3/3 items)')
+    assert err[6].startswith('lazyplug: eval: 1 task done in ')
+    assert len(err) == 7  # phases without tasks (server, post) show nothing
+
+
+def test_progress_shows_a_failed_task_and_phase(progress_on, capsys):
+    app = lazyplug.ActionModule(Worker('bad', fail=True))
+    with pytest.raises(lazyplug.errors.TaskFailedError):
+        app.update(mode='train')
+    err = capsys.readouterr().err.splitlines()
+    assert err[1].startswith('lazyplug: train: failed #0 Worker.train of <Module type=Worker name=bad> in ')
+    assert err[2].startswith('lazyplug: train: 1 task failed after ')
+
+
+def test_progress_follows_tasks_run_by_several_workers(progress_on, capsys):
+    app = lazyplug.ActionModule(*[Worker(f'w{i}') for i in range(6)])
+    app.update(mode='train', workers=3)
+    err = capsys.readouterr().err.splitlines()
+    assert sum(' done #0 Worker.train of ' in line for line in err) == 6
+    assert err[-1].startswith('lazyplug: train: 6 tasks done in ')
+
+
+def test_lazyplug_task_progress_reports_every_evaluation_item(core_only):
+    seen = []
+
+    class Follow:
+        @hookimpl
+        def lazyplug_task_progress(self, module, phase, done, total):
+            seen.append((module.name, phase, done, total))
+
+    plugins.register(Follow())
+    worker = Worker('counted')
+    worker.evalset(list(range(5)))
+    worker.eval()
+    assert worker.eval_result == [0, 2, 4, 6, 8]
+    assert seen[0] == ('counted', 'eval', 0, 5)
+    assert sorted(done for _, _, done, _ in seen) == [0, 1, 2, 3, 4, 5]
+    assert {(name, phase, total) for name, phase, _, total in seen} == {('counted', 'eval', 5)}
+
+
+def test_evaluation_reports_nothing_when_no_plugin_follows_it(core_only, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_hookcalls, 'task_progress', lambda *a: calls.append(a))
+    worker = Worker('quiet')
+    worker.evalset([1, 2])
+    worker.eval()
+    assert worker.eval_result == [2, 4] and calls == []
