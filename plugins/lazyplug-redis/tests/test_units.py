@@ -138,3 +138,12 @@ def test_an_id_in_the_index_whose_entry_expired_is_dropped_from_it(fake):
     raw.delete('lazyplug:service:m1')
     assert registry.list() == []
     assert raw.zrange('lazyplug:services', 0, -1) == []
+
+
+def test_the_plugins_settings_can_be_set_before_any_hook_has_run():
+    code = ('import lazyplug; lazyplug.config["redis_cache_ttl"] = 5.0; '
+            'print(lazyplug.config["redis_cache_ttl"], lazyplug.config["redis_prefix"])')
+    result = subprocess.run([sys.executable, '-c', code], env=child_env(), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['5.0', 'lazyplug:']

@@ -1,5 +1,12 @@
-"""A real redis-server for the tests: started on a free port (and a unix socket) in a private
-directory, without persistence, stopped (and waited for) afterwards."""
+"""A throwaway redis-server, for tests and benchmarks: started on a free port of 127.0.0.1 (and a
+unix socket) in a directory of the caller's, without persistence; ``stop()`` ends it and waits.
+
+    server = RedisServer(find_redis_server(), tmpdir).start()
+    try:
+        ... server.url, server.unix_url ...
+    finally:
+        server.stop()
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,7 @@ import socket
 import subprocess
 import time
 
-import pytest
+__all__ = ['RedisServer', 'find_redis_server', 'free_port']
 
 
 def find_redis_server() -> str | None:
@@ -21,19 +28,8 @@ def find_redis_server() -> str | None:
     return found
 
 
-def require_redis_server() -> str:
-    """The executable; without one the test fails under CI (CI=true) and is skipped elsewhere."""
-    found = find_redis_server()
-    if found is None:
-        message = ('redis-server is not installed: the lazyplug-redis tests start a real one '
-                   '(Debian: apt-get install redis-server; .ci/run installs it)')
-        if os.environ.get('CI', '').lower() == 'true':
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
-
-
 def free_port() -> int:
+    """A TCP port of 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return int(s.getsockname()[1])
@@ -52,13 +48,16 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """The server's ``redis://`` URL (database 0)."""
         return f'redis://127.0.0.1:{self.port}/0'
 
     @property
     def unix_url(self) -> str:
+        """The server's ``unix://`` URL (database 0)."""
         return f'unix://{self.socket_path}?db=0'
 
     def start(self) -> RedisServer:
+        """Start the server (on a free port, or on its port of before) and wait until it answers."""
         for _ in range(5):  # a free port may be taken by another process before the server binds it
             port = self.port or free_port()
             if self._launch(port):
@@ -69,6 +68,7 @@ class RedisServer:
         raise RuntimeError(f'redis-server did not start; its log:\n{self.log()}')
 
     def log(self) -> str:
+        """The end of the server's log."""
         try:
             with open(os.path.join(self.directory, 'redis.log'), errors='replace') as f:
                 return f.read()[-4000:]
@@ -103,6 +103,7 @@ class RedisServer:
         return False
 
     def stop(self) -> None:
+        """End the server (thawing it if frozen) and wait for it; stopping a stopped server does nothing."""
         proc, self.proc = self.proc, None
         if proc is None:
             return
@@ -116,13 +117,16 @@ class RedisServer:
                 proc.wait()
 
     def restart(self) -> None:
+        """Stop the server and start it again, empty, on the same port and socket."""
         self.stop()
         self.start()
 
     def freeze(self) -> None:
+        """SIGSTOP the server: it keeps its connections but answers nothing (``thaw()`` resumes it)."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        """SIGCONT a frozen server."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGCONT)
