@@ -78,13 +78,17 @@ def test_the_plugin_is_loaded_from_its_entry_point():
     assert set(info.hooks) == {'lazyplug_service_registry', 'lazyplug_cache_store'}
 
 
-def test_neither_importing_lazyplug_nor_loading_the_plugin_imports_redis():
-    code = ('import sys, lazyplug; from lazyplug import plugins; plugins.get_plugin_manager(); '
-            'print("redis" in sys.modules, "lazyplug_redis.plugin" in sys.modules)')
+def printed_by(code):
+    """The words ``code`` prints in a new Python process (with this test's plugins)."""
     result = subprocess.run([sys.executable, '-c', code], env=child_env(), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ['False', 'True']
+    return result.stdout.split()
+
+
+def test_neither_importing_lazyplug_nor_loading_the_plugin_imports_redis():
+    assert printed_by('import sys, lazyplug; from lazyplug import plugins; plugins.get_plugin_manager(); '
+                      'print("redis" in sys.modules, "lazyplug_redis.plugin" in sys.modules)') == ['False', 'True']
 
 
 # -- the scripts, branch by branch, on fakeredis ---------------------------------------------------
@@ -141,9 +145,6 @@ def test_an_id_in_the_index_whose_entry_expired_is_dropped_from_it(fake):
 
 
 def test_the_plugins_settings_can_be_set_before_any_hook_has_run():
-    code = ('import lazyplug; lazyplug.config["redis_cache_ttl"] = 5.0; '
-            'print(lazyplug.config["redis_cache_ttl"], lazyplug.config["redis_prefix"])')
-    result = subprocess.run([sys.executable, '-c', code], env=child_env(), capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ['5.0', 'lazyplug:']
+    printed = printed_by('import lazyplug; lazyplug.config["redis_cache_ttl"] = 5.0; '
+                         'print(lazyplug.config["redis_cache_ttl"], lazyplug.config["redis_prefix"])')
+    assert printed == ['5.0', 'lazyplug:']
