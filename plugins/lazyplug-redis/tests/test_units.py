@@ -148,3 +148,12 @@ def test_the_plugins_settings_can_be_set_before_any_hook_has_run():
     printed = printed_by('import lazyplug; lazyplug.config["redis_cache_ttl"] = 5.0; '
                          'print(lazyplug.config["redis_cache_ttl"], lazyplug.config["redis_prefix"])')
     assert printed == ['5.0', 'lazyplug:']
+
+
+@pytest.mark.parametrize('ci, outcome', [('true', pytest.fail.Exception), ('', pytest.skip.Exception)])
+def test_without_redis_server_the_tests_fail_under_ci_and_are_skipped_elsewhere(monkeypatch, ci, outcome):
+    import conftest
+    monkeypatch.setattr(conftest, 'find_redis_server', lambda: None)
+    monkeypatch.setenv('CI', ci)
+    with pytest.raises(outcome, match='redis-server is not installed.*apt-get install redis-server'):
+        conftest.require_redis_server()
