@@ -155,5 +155,5 @@ def test_without_redis_server_the_tests_fail_under_ci_and_are_skipped_elsewhere(
     import conftest
     monkeypatch.setattr(conftest, 'find_redis_server', lambda: None)
     monkeypatch.setenv('CI', ci)
-    with pytest.raises(outcome, match='redis-server is not installed.*apt-get install redis-server'):
+    with pytest.raises(outcome, match=r'redis-server is not installed.*apt-get install redis-server'):
         conftest.require_redis_server()
