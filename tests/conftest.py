@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from lazyplug import config, plugins
@@ -40,21 +38,5 @@ def fresh_plugins():
 
 
 @pytest.fixture
-def nothing_left_running():
+def nothing_left_running(lazyplug_no_processes_left):
     """Fails the test if a process it started (a server, a command) still runs after it."""
-    import psutil
-
-    from lazyplug.launchers.local import fork_server_pid
-
-    before = {p.pid for p in psutil.Process().children(recursive=True)}
-    yield
-    deadline = time.monotonic() + 10
-    while True:
-        # the fork server lives as long as this process, by design; what it forks must not
-        before.add(fork_server_pid())
-        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'

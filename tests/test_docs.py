@@ -18,8 +18,10 @@ def test_the_readme_example_runs_and_prints_what_it_says(capsys):
 
 def test_the_readme_opens_with_the_two_commands():
     commands = re.search(r'```bash\n(.*?)```', (ROOT / 'README.md').read_text(), re.S).group(1).splitlines()
-    assert commands[0].startswith('python3 -m pip install . && python3 examples/tour.py')
+    assert commands[0].startswith('python3 -m pip install . plugins/lazyplug-sklearn && '
+                                  'lazyplug update examples/digits.py:app')
     assert commands[1].startswith('python3 -m pip install tox && python3 -m tox')
+    assert len(commands) == 2
 
 
 def test_the_tour_runs():

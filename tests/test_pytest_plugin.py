@@ -52,3 +52,36 @@ def test_the_plugin_is_found_through_its_entry_point():
     import importlib.metadata
     names = {ep.value for ep in importlib.metadata.entry_points(group='pytest11')}
     assert 'lazyplug.pytest_plugin' in names
+
+
+LEAKS = '''
+import subprocess, sys
+
+
+def sleeper():
+    return subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])
+
+
+def test_stops_what_it_starts(lazyplug_no_processes_left):
+    process = sleeper()
+    process.kill()
+    process.wait()
+
+
+def test_leaves_a_process_running(lazyplug_no_processes_left):
+    with open('leaked.pid', 'w') as f:
+        f.write(str(sleeper().pid))
+'''
+
+
+def test_a_test_that_leaves_a_process_running_fails(pytester):
+    import psutil
+    pytester.makepyfile(test_leaks=LEAKS)
+    try:
+        result = pytester.runpytest_subprocess('-p', 'no:randomly', '-W', 'ignore::lazyplug.errors.PluginWarning')
+    finally:
+        leaked = psutil.Process(int((pytester.path / 'leaked.pid').read_text()))
+        leaked.kill()
+        leaked.wait(10)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(['*processes left behind*time.sleep(300)*'])

@@ -9,9 +9,14 @@ applications and plugins from leaking into each other.
 * ``lazyplug_home``: a private ``LAZYPLUG_HOME`` (service registry, caches) for the test and the
   processes it starts.
 * ``lazyplug_isolated``: all three.
+* ``lazyplug_no_processes_left``: fails a test that leaves a child process running (a server it
+  did not stop); it needs psutil (``pip install 'lazyplug[test]'``).
 """
 
 from __future__ import annotations
+
+import importlib
+import time
 
 import pytest
 
@@ -22,8 +27,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+    from typing import Any
 
-__all__ = ['lazyplug_home', 'lazyplug_isolated', 'lazyplug_plugins', 'lazyplug_registry']
+__all__ = ['lazyplug_home', 'lazyplug_isolated', 'lazyplug_no_processes_left', 'lazyplug_plugins',
+           'lazyplug_registry']
 
 
 @pytest.fixture
@@ -57,3 +64,25 @@ def lazyplug_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 def lazyplug_isolated(lazyplug_home: Path, lazyplug_registry: isolated_registry,
                       lazyplug_plugins: isolated_plugins) -> None:
     """A private home, registry and plugin manager for the test."""
+
+
+@pytest.fixture
+def lazyplug_no_processes_left() -> Iterator[None]:
+    """Fail the test if a child process it started is still running 10 s after it (zombies and the
+    local launcher's fork server, which lives as long as the test process, do not count)."""
+    try:
+        psutil: Any = importlib.import_module('psutil')  # untyped; only the test extra installs it
+    except ImportError as exc:
+        raise RuntimeError("lazyplug_no_processes_left needs psutil: pip install 'lazyplug[test]'") from exc
+    from .launchers.local import fork_server_pid
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    yield
+    deadline = time.monotonic() + 10
+    while True:
+        keep = before | {fork_server_pid()}  # the fork server may have started during the test
+        left = [p for p in psutil.Process().children(recursive=True)
+                if p.pid not in keep and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'

@@ -1,0 +1,1 @@
+"""lazyplug-template: a module group (``modules``) and a hook plugin (``timing``) to copy."""
