@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 from lazyplug import cache, config, kwargs
+from lazyplug.contract_tests import CacheStoreContract
 from lazyplug.errors import ConfigError
 from lazyplug.module import ModuleBase
 
@@ -26,6 +27,14 @@ class Counted(ModuleBase):
 def strategy(request, tmp_path):
     with config.temp('cache_strategy', request.param), config.temp('cache_dir', str(tmp_path)):
         yield request.param
+
+
+class TestStoreContract(CacheStoreContract):
+    """What every store does (lazyplug.contract_tests), on memory, sqlite and file."""
+
+    @pytest.fixture
+    def store(self, strategy):
+        return cache.get_store()
 
 
 def test_a_repeated_call_is_served_from_the_cache(strategy):

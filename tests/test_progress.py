@@ -128,3 +128,52 @@ def test_evaluation_reports_nothing_when_no_plugin_follows_it(core_only, monkeyp
     worker.evalset([1, 2])
     worker.eval()
     assert worker.eval_result == [2, 4] and calls == []
+
+
+def test_the_live_display_draws_a_bar_per_phase_and_items_per_task():
+    from lazyplug.builtin.progress import _Live
+    live = _Live()
+    live.start()
+    try:
+        outer = live.phase_started('server', 1)
+        inner = live.phase_started('server', 2)  # an update run by a task of another
+        live.task_started((1, 'eval'), '#0 evaluation of M')
+        live.items((1, 'eval'), 3, 5)
+        rows = {t.description.strip(): t for t in live._progress.tasks}
+        assert (rows['#0 evaluation of M'].completed, rows['#0 evaluation of M'].total) == (3, 5)
+        live.task_ended((1, 'eval'), '#0 evaluation of M', 0.1, None, inner, (3, 5))
+        assert [(t.description, t.completed) for t in live._progress.tasks] == [
+            ('[bold]server[/bold]', 0), ('[bold]server[/bold]', 1)]
+        live.phase_ended(inner, 'server', 2, 0.2, RuntimeError('x'))
+        live.phase_ended(outer, 'server', 1, 0.3, None)
+        assert [t.description for t in live._progress.tasks] == [
+            '[bold]server[/bold] done', '[bold]server[/bold] [red]failed[/red]']
+    finally:
+        live.stop()
+
+
+def test_item_counts_keep_the_most_reported_as_reports_come_out_of_order():
+    from lazyplug.builtin.progress import _Shown
+    shown = _Shown()
+    assert shown.count((1, 'eval'), 3, 5) == 3
+    assert shown.count((1, 'eval'), 2, 5) == 3
+    assert shown.count((1, 'eval'), 5, 5) == 5
+
+
+def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys):
+    inner = lazyplug.ActionModule(Worker('inner'))
+
+    class Outer(ModuleBase):
+        def _get_deploy_tasks(self):
+            return lambda: inner.update(mode='train')
+
+    Outer().update(mode='server')
+    err = [line.split(' in ')[0] for line in capsys.readouterr().err.splitlines()]
+    assert err == [
+        'lazyplug: server: 1 task',
+        'lazyplug: train: 1 task',
+        'lazyplug: train: done #0 Worker.train of <Module type=Worker name=inner>',
+        'lazyplug: train: 1 task done',
+        'lazyplug: server: done #0 <lambda> of <Module type=Outer>',
+        'lazyplug: server: 1 task done',
+    ]

@@ -7,24 +7,18 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
 
 from lazyplug import _hookcalls, config
-from lazyplug.errors import ConfigError, ServiceConflictError
-from lazyplug.services import ServiceEntry, _process, get_registry
+from lazyplug.contract_tests import ServiceRegistryContract, make_entry
+from lazyplug.errors import ConfigError
+from lazyplug.services import _process, get_registry
 from lazyplug.services.memory import MemoryRegistry
 from lazyplug.services.sqlite import SqliteRegistry, parse_url
 
 LINUX_PROC = _process.start_time(os.getpid()) is not None
-
-
-def make_entry(module_id='m1', pids=None, owner_pid=None, urls=None, name='', started=None):
-    return ServiceEntry(module_id, urls or [f'http://127.0.0.1:8000/{module_id}'],
-                        [os.getpid()] if pids is None else pids, time.time() if started is None else started,
-                        name, os.getpid() if owner_pid is None else owner_pid)
 
 
 def stored_ids(registry):
@@ -98,42 +92,12 @@ def finish(procs, timeout=120):
 
 # -- the protocol, on both registries ------------------------------------------------------------------
 
-def test_a_published_entry_is_looked_up_equal(registry):
-    entry = make_entry('m1', urls=['http://127.0.0.1:8001', 'http://127.0.0.1:8002'], name='Upper')
-    registry.publish(entry)
-    assert registry.lookup('m1') == entry
+class TestRegistryContract(ServiceRegistryContract):
+    """What every registry does (lazyplug.contract_tests), on memory:// and sqlite:///path."""
 
-
-def test_an_unknown_id_is_looked_up_as_none(registry):
-    assert registry.lookup('nothing') is None
-
-
-def test_list_returns_the_live_entries_oldest_first(registry):
-    newer, older = make_entry('b', started=2000.0), make_entry('a', started=1000.0)
-    registry.publish(newer)
-    registry.publish(older)
-    assert registry.list() == [older, newer]
-
-
-def test_remove_forgets_an_entry(registry):
-    registry.publish(make_entry('gone'))
-    registry.publish(make_entry('kept'))
-    registry.remove('gone')
-    assert registry.lookup('gone') is None
-    assert [e.module_id for e in registry.list()] == ['kept']
-
-
-def test_removing_an_unknown_id_is_ignored(registry):
-    registry.remove('never published')
-    assert registry.list() == []
-
-
-def test_the_registry_keeps_its_own_copy_of_an_entry(registry):
-    entry = make_entry('m1', urls=['http://127.0.0.1:8001'])
-    registry.publish(entry)
-    entry.urls.append('http://elsewhere')
-    registry.lookup('m1').urls.append('http://elsewhere')
-    assert registry.lookup('m1').urls == ['http://127.0.0.1:8001']
+    @pytest.fixture
+    def registry(self, registry):
+        return registry
 
 
 def test_the_entry_of_a_dead_process_is_ignored_and_removed(registry):
@@ -180,25 +144,6 @@ def test_a_pid_whose_start_time_differs_from_the_recorded_one_is_dead(registry, 
     assert stored_ids(registry) == set()
 
 
-def test_publishing_over_a_live_entry_of_another_owner_is_a_conflict(registry, sleeper):
-    theirs = make_entry('shared', pids=[sleeper.pid], owner_pid=sleeper.pid, urls=['http://127.0.0.1:9001'],
-                        name='Theirs')
-    registry.publish(theirs)
-    with pytest.raises(ServiceConflictError) as info:
-        registry.publish(make_entry('shared', urls=['http://127.0.0.1:9002']))
-    message = str(info.value)
-    assert "'shared'" in message and 'http://127.0.0.1:9001' in message and str(sleeper.pid) in message
-    assert registry.lookup('shared') == theirs
-
-
-def test_the_same_owner_republishing_replaces_its_entry(registry):
-    registry.publish(make_entry('m1', urls=['http://127.0.0.1:9001']))
-    again = make_entry('m1', urls=['http://127.0.0.1:9002'])
-    registry.publish(again)
-    assert registry.lookup('m1') == again
-    assert registry.list() == [again]
-
-
 def test_a_dead_entry_of_another_owner_is_replaced(registry):
     proc = subprocess.Popen([sys.executable, '-c', 'pass'])
     proc.wait()
@@ -208,22 +153,6 @@ def test_a_dead_entry_of_another_owner_is_replaced(registry):
     assert registry.lookup('m1') == mine
 
 
-def test_threads_publishing_at_once_all_succeed(registry):
-    def publish_some(prefix):
-        for i in range(25):
-            registry.publish(make_entry(f'{prefix}-{i}'))
-
-    threads = [threading.Thread(target=publish_some, args=(f't{n}',)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert {e.module_id for e in registry.list()} == {f't{n}-{i}' for n in range(8) for i in range(25)}
-
-
-# -- process liveness ----------------------------------------------------------------------------------
-
-@pytest.mark.skipif(not LINUX_PROC, reason='zombies are told apart in /proc')
 def test_a_killed_child_not_yet_reaped_is_dead():
     proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])
     try:
@@ -447,9 +376,9 @@ def test_get_registry_makes_one_registry_per_url(tmp_path, registries_made_here)
 
 def test_an_unknown_scheme_is_a_config_error_naming_the_built_in_ones(registries_made_here):
     with pytest.raises(ConfigError) as info:
-        get_registry('redis://localhost:6379/0')
+        get_registry('nosuch://localhost:6379/0')  # a scheme no plugin serves
     message = str(info.value)
-    assert "'redis://localhost:6379/0'" in message and 'memory://' in message and 'sqlite:///' in message
+    assert "'nosuch://localhost:6379/0'" in message and 'memory://' in message and 'sqlite:///' in message
     assert 'plugin' in message
 
 

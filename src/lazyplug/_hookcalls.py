@@ -104,8 +104,24 @@ def cache_store(name: str) -> Any:
     return load().hook.lazyplug_cache_store(name=name)
 
 
-def register_commands(cli: Any) -> None:
-    load().hook.lazyplug_register_commands(cli=cli)
+def register_commands(cli: Any, after: Callable[[str, Exception | None], None] | None = None) -> None:
+    """Call each plugin's ``lazyplug_register_commands`` on its own (the last registered first, as
+    pluggy would), then ``after(plugin name, the exception it raised or None)``: one plugin failing
+    does not keep the others' commands out. Without ``after``, an exception propagates."""
+    manager = load()
+    impls = manager.hook.lazyplug_register_commands.get_hookimpls()
+    for impl in reversed(impls):
+        caller = manager.subset_hook_caller('lazyplug_register_commands',
+                                            remove_plugins=[i.plugin for i in impls if i is not impl])
+        if after is None:
+            caller(cli=cli)
+            continue
+        try:
+            caller(cli=cli)
+        except Exception as exc:
+            after(impl.plugin_name, exc)
+        else:
+            after(impl.plugin_name, None)
 
 
 _made: dict[tuple[str, Any], Any] = {}

@@ -3,7 +3,7 @@
 Each setting has a name, a type, a default and a documentation line; its value comes from the
 environment variable ``LAZYPLUG_<NAME>`` (read the first time the setting is used) or from
 ``config.temp(name, value)`` / ``config[name] = value``. Plugins add their own settings with
-``config.add``.
+``config.add`` when they load; naming a setting not declared yet loads the plugins first.
 """
 
 from __future__ import annotations
@@ -97,11 +97,18 @@ class Config:
         try:
             return self._settings[name]
         except KeyError:
-            import difflib
-            near = difflib.get_close_matches(name, self._settings, n=1)
-            hint = f'; did you mean {near[0]!r}?' if near else ''
-            raise ConfigError(f'unknown setting {name!r}{hint} (known: {", ".join(sorted(self._settings))})') \
-                from None
+            pass
+        # Plugins declare their settings when they load, which is on the first hook call: a name
+        # unknown before that may be one of theirs (`config['redis_url'] = ...` early in a program).
+        from . import _hookcalls
+        if _hookcalls._manager is None:
+            _hookcalls.load()
+            if name in self._settings:
+                return self._settings[name]
+        import difflib
+        near = difflib.get_close_matches(name, self._settings, n=1)
+        hint = f'; did you mean {near[0]!r}?' if near else ''
+        raise ConfigError(f'unknown setting {name!r}{hint} (known: {", ".join(sorted(self._settings))})')
 
     def __getitem__(self, name: str) -> Any:
         try:

@@ -14,6 +14,9 @@ two ways:
   how timing, progress, logging, retries and tracing are written.
 * **replace** it: for a ``firstresult`` hook, an implementation that returns a value other than
   ``None`` ends the call, so the built-in implementation (and anything after it) does not run.
+
+``lazyplug.builtin.progress`` (the progress display of ``lazyplug update``) is a complete example
+of a plugin wrapping ``lazyplug_run_phase`` and ``lazyplug_run_task``.
 """
 
 from __future__ import annotations

@@ -75,14 +75,26 @@ def lazyplug_no_processes_left() -> Iterator[None]:
     except ImportError as exc:
         raise RuntimeError("lazyplug_no_processes_left needs psutil: pip install 'lazyplug[test]'") from exc
     from .launchers.local import fork_server_pid
+
+    def running(process: Any) -> bool:
+        try:
+            return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
+        except psutil.NoSuchProcess:  # it ended between being listed and being asked
+            return False
+
+    def described(process: Any) -> Any:
+        try:
+            return process.cmdline()
+        except psutil.Error:
+            return process.pid
+
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     yield
     deadline = time.monotonic() + 10
     while True:
         keep = before | {fork_server_pid()}  # the fork server may have started during the test
-        left = [p for p in psutil.Process().children(recursive=True)
-                if p.pid not in keep and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        left = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep and running(p)]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    assert not left, f'processes left behind: {[p.cmdline() for p in left]}'
+    assert not left, f'processes left behind: {[described(p) for p in left]}'

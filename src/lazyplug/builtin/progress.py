@@ -16,6 +16,7 @@ It is also the reference example of a hook plugin, using three hooks:
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 import time
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ['lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress']
 
+_Key = tuple[int, str]  # (id of the module, phase): the running task of that module in that phase
+
 
 def _title(module: ModuleBase) -> str:
     return repr(module).split('\n', 1)[0]
@@ -39,8 +42,9 @@ def _title(module: ModuleBase) -> str:
 def _label(task: Task, module: ModuleBase) -> str:
     """``#index what of <module>``: a method or function by its qualified name, anything else by its repr."""
     fn = getattr(task.fn, '__func__', task.fn)
-    what = getattr(fn, '__qualname__', None) if callable(fn) and hasattr(fn, '__code__') else None
-    if what is None:
+    if hasattr(fn, '__code__'):  # a function or method: its name, a nested one's own (the module says where)
+        what = fn.__qualname__.rsplit('<locals>.', 1)[-1]
+    else:
         what = repr(task.fn).split('\n', 1)[0].strip('<>')[:80]
     return f'#{task.index} {what} of {_title(module)}'
 
@@ -50,7 +54,6 @@ class _Lines:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[tuple[int, str], tuple[int, int]] = {}
 
     def _write(self, text: str) -> None:
         with self._lock:
@@ -63,27 +66,28 @@ class _Lines:
     def stop(self) -> None:
         pass
 
-    def phase_started(self, phase: str, count: int) -> None:
-        self._write(f'{phase}: {count} task{"s" if count != 1 else ""}')
+    def phase_started(self, phase: str, count: int) -> Any:
+        self._write(f'{phase}: {_tasks(count)}')
 
-    def phase_ended(self, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
+    def phase_ended(self, handle: Any, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
         outcome = f'failed after {seconds:.2f} s' if error is not None else f'done in {seconds:.2f} s'
-        self._write(f'{phase}: {count} task{"s" if count != 1 else ""} {outcome}')
+        self._write(f'{phase}: {_tasks(count)} {outcome}')
 
-    def task_started(self, key: tuple[int, str], label: str) -> None:
+    def task_started(self, key: _Key, label: str) -> None:
         pass
 
-    def items(self, key: tuple[int, str], done: int, total: int) -> None:
-        with self._lock:
-            old = self._items.get(key, (0, total))[0]
-            self._items[key] = (max(old, done), total)
+    def items(self, key: _Key, done: int, total: int) -> None:
+        pass  # counted, and shown when the task ends
 
-    def task_ended(self, key: tuple[int, str], label: str, seconds: float, error: BaseException | None) -> None:
-        with self._lock:
-            counted = self._items.pop(key, None)
-        items = f' ({counted[0]}/{counted[1]} items)' if counted is not None else ''
+    def task_ended(self, key: _Key, label: str, seconds: float, error: BaseException | None,
+                   phase: Any, items: tuple[int, int] | None) -> None:
+        counted = f' ({items[0]}/{items[1]} items)' if items is not None else ''
         outcome = 'failed' if error is not None else 'done'
-        self._write(f'{key[1]}: {outcome} {label} in {seconds:.2f} s{items}')
+        self._write(f'{key[1]}: {outcome} {label} in {seconds:.2f} s{counted}')
+
+
+def _tasks(count: int) -> str:
+    return f'{count} task{"s" if count != 1 else ""}'
 
 
 class _Live:
@@ -94,9 +98,7 @@ class _Live:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
         self._progress = Progress(SpinnerColumn(), TextColumn('{task.description}'), BarColumn(),
                                   MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
-        self._phases: dict[str, Any] = {}
-        self._rows: dict[tuple[int, str], Any] = {}
-        self._done: dict[tuple[int, str], int] = {}
+        self._rows: dict[_Key, Any] = {}
 
     def start(self) -> None:
         self._progress.start()
@@ -104,43 +106,41 @@ class _Live:
     def stop(self) -> None:
         self._progress.stop()
 
-    def phase_started(self, phase: str, count: int) -> None:
-        self._phases[phase] = self._progress.add_task(f'[bold]{phase}[/bold]', total=count)
+    def phase_started(self, phase: str, count: int) -> Any:
+        return self._progress.add_task(f'[bold]{phase}[/bold]', total=count)
 
-    def phase_ended(self, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
-        row = self._phases.pop(phase, None)
-        if row is not None:
-            status = '[red]failed[/red]' if error is not None else 'done'
-            self._progress.update(row, description=f'[bold]{phase}[/bold] {status}')
-            self._progress.stop_task(row)
+    def phase_ended(self, handle: Any, phase: str, count: int, seconds: float, error: BaseException | None) -> None:
+        status = '[red]failed[/red]' if error is not None else 'done'
+        self._progress.update(handle, description=f'[bold]{phase}[/bold] {status}')
+        self._progress.stop_task(handle)
 
-    def task_started(self, key: tuple[int, str], label: str) -> None:
+    def task_started(self, key: _Key, label: str) -> None:
         from rich.markup import escape
         self._rows[key] = self._progress.add_task(f'  {escape(label)}', total=None)
 
-    def items(self, key: tuple[int, str], done: int, total: int) -> None:
+    def items(self, key: _Key, done: int, total: int) -> None:
         row = self._rows.get(key)
         if row is not None:
-            done = self._done[key] = max(done, self._done.get(key, 0))  # reports may come out of order
             self._progress.update(row, total=total, completed=done)
 
-    def task_ended(self, key: tuple[int, str], label: str, seconds: float, error: BaseException | None) -> None:
+    def task_ended(self, key: _Key, label: str, seconds: float, error: BaseException | None,
+                   phase: Any, items: tuple[int, int] | None) -> None:
         row = self._rows.pop(key, None)
-        self._done.pop(key, None)
         if row is not None:
             self._progress.remove_task(row)
-        phase = self._phases.get(key[1])
         if phase is not None:
             self._progress.advance(phase)
 
 
 class _Shown:
-    """The display of the updates in progress: made by the outermost phase, shared by nested ones."""
+    """The display of the updates in progress: made by the outermost phase, shared by nested ones
+    (an update run by a task of another), with the items counted for each running task."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.depth = 0
         self.display: _Lines | _Live | None = None
+        self.items: dict[_Key, tuple[int, int]] = {}
 
     def enter(self) -> _Lines | _Live:
         with self.lock:
@@ -158,8 +158,18 @@ class _Shown:
                 display, self.display = self.display, None
                 display.stop()
 
+    def count(self, key: _Key, done: int, total: int) -> int:
+        """Record that ``done`` of ``total`` items are finished; the most reported so far (reports
+        come from several threads, not necessarily in order)."""
+        with self.lock:
+            done = max(done, self.items.get(key, (0, 0))[0])
+            self.items[key] = (done, total)
+            return done
+
 
 _shown = _Shown()
+_phase: contextvars.ContextVar[Any] = contextvars.ContextVar('lazyplug_progress_phase', default=None)
+"""The display's handle of the phase whose tasks run in this context (tasks on worker threads get a copy)."""
 
 
 def _timed(ended: Callable[[float, BaseException | None], None]) -> Generator[None, Any, Any]:
@@ -180,10 +190,12 @@ def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Generat
         return (yield)
     display = _shown.enter()
     count = len(tasks)
-    display.phase_started(phase, count)
+    handle = display.phase_started(phase, count)
+    token = _phase.set(handle)
     try:
-        return (yield from _timed(lambda seconds, error: display.phase_ended(phase, count, seconds, error)))
+        return (yield from _timed(lambda seconds, error: display.phase_ended(handle, phase, count, seconds, error)))
     finally:
+        _phase.reset(token)
         _shown.leave()
 
 
@@ -195,11 +207,19 @@ def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Generator[N
     key = (id(module), phase)
     label = _label(task, module)
     display.task_started(key, label)
-    return (yield from _timed(lambda seconds, error: display.task_ended(key, label, seconds, error)))
+    phase_handle = _phase.get()
+
+    def ended(seconds: float, error: BaseException | None) -> None:
+        with _shown.lock:
+            items = _shown.items.pop(key, None)
+        display.task_ended(key, label, seconds, error, phase_handle, items)
+
+    return (yield from _timed(ended))
 
 
 @hookimpl
 def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
     display = _shown.display
     if display is not None:
-        display.items((id(module), phase), done, total)
+        key = (id(module), phase)
+        display.items(key, _shown.count(key, done, total), total)

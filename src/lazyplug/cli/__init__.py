@@ -7,7 +7,8 @@ warned about and left out while the rest work).
 
 Exit codes: 0 success; 1 a failed update, evaluation, call or stop (the message names the module,
 phase and task); 2 a usage error (a bad option or TARGET, an unknown group or service id);
-130 interrupted by Ctrl-C outside ``update --serve``. ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
+130 interrupted by Ctrl-C (143: an update or evaluation by SIGTERM), except ``update --serve``
+once it serves, for which that is the normal end (0). ``--traceback`` (or ``LAZYPLUG_DEBUG=1``)
 prints the traceback of a failure besides its message.
 
 This package imports click (and, for progress, rich); ``import lazyplug`` never imports it.
@@ -20,14 +21,14 @@ import warnings
 import click
 
 from ..config import config
-from ..errors import LazyplugError
+from ..errors import LazyplugError, PluginWarning
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ['EXIT_FAILED', 'EXIT_INTERRUPTED', 'EXIT_OK', 'EXIT_USAGE', 'Failure', 'describe_error', 'failure', 'main',
-           'make_cli']
+           'make_cli', 'traceback_option']
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,7 +45,8 @@ Exit codes:
   0    success
   1    a failed update, evaluation, call or stop
   2    a usage error: bad option, bad TARGET, unknown group or service id
-  130  interrupted (Ctrl-C) before the work was done
+  130  interrupted by Ctrl-C (143: update or eval by SIGTERM), after stopping
+       what had been deployed
 """
 
 
@@ -75,26 +77,34 @@ def failure(exc: BaseException, prefix: str = '') -> Failure:
 
 
 class LazyplugCli(click.Group):
-    """The top-level group: turns exceptions escaping a command into ``Error: message`` and exit 1."""
+    """The top-level group: turns exceptions escaping a command into ``Error: message`` and exit 1,
+    and Ctrl-C into exit 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1, the code of a failure
+            click.echo('lazyplug: interrupted', err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             raise failure(exc) from exc
 
 
-def _traceback_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         config['debug'] = True
 
 
+traceback_option = click.option('--traceback', is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+                                help='Print the traceback of a failure (also: LAZYPLUG_DEBUG=1).')
+"""``--traceback``, accepted by the group and by every command (before or after the command's name)."""
+
+
 def _base_group() -> click.Group:
     @click.group(cls=LazyplugCli, help=_HELP, context_settings={'help_option_names': ['-h', '--help']})
-    @click.option('--traceback', is_flag=True, expose_value=False, is_eager=True, callback=_traceback_option,
-                  help='Print the traceback of a failure (also: LAZYPLUG_DEBUG=1).')
+    @traceback_option
     @click.version_option(package_name='lazyplug', prog_name='lazyplug', message='%(prog)s %(version)s')
     def cli() -> None:
         pass
@@ -109,29 +119,22 @@ def _base_group() -> click.Group:
 
 
 def _add_plugin_commands(cli: click.Group) -> None:
-    """Let each plugin implementing ``lazyplug_register_commands`` add its commands, one at a time."""
-    from ..plugins import get_plugin_manager
-    manager = get_plugin_manager()
+    """Let each plugin implementing ``lazyplug_register_commands`` add its commands, one at a time;
+    a plugin that fails, or that replaces a built-in command, is warned about."""
+    from .. import _hookcalls
     own = dict(cli.commands)
-    impls = manager.hook.lazyplug_register_commands.get_hookimpls()
-    for impl in reversed(impls):  # pluggy's own order: the last registered first
-        caller = manager.subset_hook_caller('lazyplug_register_commands',
-                                            remove_plugins=[i.plugin for i in impls if i is not impl])
-        try:
-            caller(cli=cli)
-        except Exception as exc:
-            warnings.warn(f'plugin {impl.plugin_name!r} failed to add its commands and is left out of the command '
-                          f'line: {describe_error(exc)}', _plugin_warning(), stacklevel=1)
+
+    def after(plugin: str, error: Exception | None) -> None:
+        if error is not None:
+            warnings.warn(f'plugin {plugin!r} failed to add its commands and is left out of the command line: '
+                          f'{describe_error(error)}', PluginWarning, stacklevel=1)
         for name, command in own.items():
             if cli.commands.get(name) is not command:
                 cli.commands[name] = command
-                warnings.warn(f'plugin {impl.plugin_name!r} tried to replace the lazyplug command {name!r}; '
-                              'the built-in command is kept', _plugin_warning(), stacklevel=1)
+                warnings.warn(f'plugin {plugin!r} tried to replace the lazyplug command {name!r}; the built-in '
+                              'command is kept', PluginWarning, stacklevel=1)
 
-
-def _plugin_warning() -> type[Warning]:
-    from ..errors import PluginWarning
-    return PluginWarning
+    _hookcalls.register_commands(cli, after)
 
 
 def make_cli() -> click.Group:
@@ -150,7 +153,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
 def main(argv: list[str] | None = None) -> None:
     """Run the ``lazyplug`` command with ``argv`` (default: ``sys.argv[1:]``) and exit."""
     warnings.showwarning = _show_warning
-    cli = make_cli()
+    try:
+        cli = make_cli()
+    except LazyplugError as exc:  # LAZYPLUG_STRICT_PLUGINS=1 and a plugin that does not load
+        click.echo(f'Error: {describe_error(exc)}', err=True)
+        raise SystemExit(EXIT_FAILED) from None
     cli.main(args=argv, prog_name='lazyplug')
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from . import traceback_option
 from .output import echo_json, mermaid, table, tree_node
 from .target import TargetError, load_target
 
@@ -27,6 +28,7 @@ def load(target: str) -> Any:
 # -- plugins --------------------------------------------------------------------------------------
 
 @click.command('plugins')
+@traceback_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def plugins_command(as_json: bool) -> None:
     """List every plugin: built in or from which distribution, its hooks, and why it failed if it did."""
@@ -105,6 +107,7 @@ def _find_group(path: str) -> ModuleGroup:
 
 
 @click.command('modules')
+@traceback_option
 @click.argument('group', required=False)
 @click.option('--import', 'imports', multiple=True, metavar='MODULE|FILE.py',
               help='Import user code first (repeatable), so that the modules it registers are listed too.')
@@ -112,19 +115,19 @@ def _find_group(path: str) -> ModuleGroup:
 def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) -> None:
     """List the module groups (or GROUP, e.g. demo or demo.text) and their modules, with where each comes from:
     user code, or an entry point of a distribution."""
-    from ..registry import groups, list_module_entry_points
+    from ..registry import _entry_point_index, groups, list_module_entry_points
     from .target import load_module
     for where in imports:
         try:
             load_module(where)
         except TargetError as exc:
             raise click.BadParameter(str(exc), param_hint="'--import'") from None
-    infos = list_module_entry_points()
-    entries: dict[str, list[Any]] = {}
-    for info in infos:
-        entries.setdefault(info.name.split('.', 1)[0].lower(), []).append(info)
-    chosen = [groups()[name] for name in sorted(groups())] if group is None else [_find_group(group)]
-    nodes = [_group_json(g, entries) for g in chosen]
+    if group is None:
+        list_module_entry_points()  # loads every group: a listing of all of them must see all of them
+        chosen = [groups()[name] for name in sorted(groups())]
+    else:
+        chosen = [_find_group(group)]  # loads that group's entry points only
+    nodes = [_group_json(g, _entry_point_index()) for g in chosen]
     if as_json:
         echo_json(nodes)
         return
@@ -137,6 +140,7 @@ def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) 
 # -- tree -----------------------------------------------------------------------------------------
 
 @click.command('tree')
+@traceback_option
 @click.argument('target')
 @click.option('--format', 'fmt', type=click.Choice(['text', 'json', 'mermaid']), default='text', show_default=True,
               help='text: the repr of the module; json: nested {"name", "type", "kind", "children"}; '

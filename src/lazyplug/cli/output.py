@@ -67,7 +67,11 @@ def _children(obj: Any) -> list[tuple[str | None, Any]]:
         if isinstance(obj, ServerModule):
             served = obj._impl._m
             return [] if served is None else [(None, served)]
-        return [(key, sub) for key, sub in obj.__dict__.get('_lp_subs', {}).items()]
+        keys: dict[int, list[str]] = {}  # a module held by two attributes is met twice, once by each name
+        for key, sub in obj.__dict__.get('_lp_subs', {}).items():
+            keys.setdefault(id(sub), []).append(key)
+        # submodules, not the attributes alone: a subclass may override it
+        return [(keys[id(sub)].pop(0) if keys.get(id(sub)) else None, sub) for sub in obj.submodules]
     return []
 
 

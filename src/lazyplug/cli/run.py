@@ -19,7 +19,7 @@ import click
 from ..config import config
 from ..errors import ConfigError, InvalidModeError, ServiceError
 from ..lifecycle import normalize_modes, plan_modules
-from . import EXIT_INTERRUPTED, failure
+from . import EXIT_INTERRUPTED, Failure, failure, traceback_option
 from .listing import load
 from .output import abbreviate
 from .target import as_module
@@ -58,6 +58,12 @@ class _Signals:
                 self._saved[signum] = signal.signal(signum, self._handle)
         return self
 
+    def reinstall(self) -> None:
+        """Take the signals back: code run meanwhile (a cluster client's set-up, say) may have
+        installed handlers of its own."""
+        for signum in self._saved:
+            signal.signal(signum, self._handle)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.ignore()
         raise Interrupted(signum)
@@ -85,7 +91,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
                           'file in LAZYPLUG_HOME.'),
         click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task (default: when the output is a terminal).'),
+                     help='Show the progress of each phase and task on standard error (default: when the output '
+                          'is a terminal, or LAZYPLUG_PROGRESS=1).'),
     ]):
         command = option(command)
     return command
@@ -108,7 +115,8 @@ def _apply_settings(launcher: str | None, registry: str | None, progress: bool |
             raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
         config['launcher'] = launcher.strip()
     found = apply_registry(registry)
-    config['progress'] = sys.stdout.isatty() if progress is None else progress
+    # unless told, progress shows on a terminal, or where LAZYPLUG_PROGRESS=1 asks for it
+    config['progress'] = (config['progress'] or sys.stdout.isatty()) if progress is None else progress
     from ..plugins import apply_settings
     apply_settings()
     return found
@@ -137,17 +145,17 @@ class _Run:
         self.clean_interrupt = False
 
     def __enter__(self) -> _Run:
-        self._signals = _Signals().__enter__()
+        self.signals = _Signals().__enter__()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        self._signals.ignore()
+        self.signals.ignore()
         try:
             if isinstance(exc, Interrupted):
                 click.echo(f'lazyplug: {exc} received; stopping what was deployed', err=True)
             self.root.stop()
         finally:
-            self._signals.__exit__()
+            self.signals.__exit__()
         if isinstance(exc, Interrupted):
             if self.clean_interrupt:
                 return True
@@ -162,15 +170,21 @@ def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]
 
 
 def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
-    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry."""
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry: removed
+    by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its processes
+    ended on their own (a failure: exit code 1 once nothing is left to serve)."""
+    from ..services._process import alive
+    from .services import runs_here
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
     run.clean_interrupt = True
+    run.signals.reinstall()
     click.echo(f'serving {len(entries)} service(s) until Ctrl-C or SIGTERM (or `lazyplug stop ID`); pid {os.getpid()}')
     owners = {m._module_id: m for m in plan_modules(root)}
     remaining = {e.module_id: e for e in entries}
     warned = False
+    crashed: list[str] = []
     while remaining:
         time.sleep(SERVE_POLL)
         for module_id, entry in list(remaining.items()):
@@ -183,12 +197,21 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
                 continue
             if gone:
                 del remaining[module_id]
+                ended = runs_here(entry) and not any(alive(pid) for pid in entry.pids)
                 owners[module_id]._on_stop()
-                click.echo(f'{entry.name} ({module_id[:12]}) was stopped or went away')
+                if ended:
+                    crashed.append(f'{entry.name} ({module_id[:12]})')
+                    click.echo(f'{entry.name} ({module_id[:12]}): its processes {entry.pids} ended on their own',
+                               err=True)
+                else:
+                    click.echo(f'{entry.name} ({module_id[:12]}) was stopped')
+    if crashed:
+        raise Failure(f'served services ended on their own: {", ".join(crashed)}')
     click.echo('every service has stopped; exiting')
 
 
 @click.command('update')
+@traceback_option
 @click.argument('target')
 @click.option('--mode', default='train,server,eval', show_default=True,
               help='The phases to run, comma-separated: train, server (deploy), eval.')
@@ -211,8 +234,9 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     """
     modes = _parse_modes(mode)
     found = _apply_settings(launcher, registry, progress)
-    root = as_module(load(target))
-    click.echo(repr(root).rstrip('\n'))
+    obj = load(target)
+    click.echo(repr(obj).rstrip('\n'))
+    root = as_module(obj)
     with _Run(root) as run:
         try:
             root.update(mode=modes, workers=workers, recursive=not no_recursive)
@@ -240,6 +264,7 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
 
 
 @click.command('eval')
+@traceback_option
 @click.argument('target')
 @click.option('--evalset', 'evalset', required=True, type=click.File('r'), metavar='FILE',
               help='The inputs, one JSON value per line ("-": standard input); an object is passed as keyword '

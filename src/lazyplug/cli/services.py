@@ -16,7 +16,7 @@ import time
 import click
 
 from ..errors import LazyplugError
-from . import Failure, failure
+from . import Failure, failure, traceback_option
 from .output import echo_json, table
 
 TYPE_CHECKING = False
@@ -66,6 +66,7 @@ def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> 
 # -- ps -------------------------------------------------------------------------------------------
 
 @click.command('ps')
+@traceback_option
 @_registry_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def ps_command(registry: str | None, as_json: bool) -> None:
@@ -109,15 +110,44 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> str | None:
-    """Stop ``entry``'s service; None when it has stopped, else why it still runs.
+def runs_here(entry: ServiceEntry) -> bool:
+    """Whether ``entry``'s processes run on this machine, so that its process ids mean something
+    here: every URL's host is a loopback address or an address of this machine (a registry such
+    as Redis may be shared by several machines)."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+    here = {'localhost', socket.gethostname()}
+    try:
+        here.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
+    except OSError:
+        pass
+    for url in entry.urls:
+        host = urlsplit(url).hostname or ''
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                continue
+        except ValueError:
+            pass
+        if host not in here:
+            return False
+    return bool(entry.urls)
+
+
+def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> tuple[bool, str]:
+    """Stop ``entry``'s service; whether it is known to have stopped, and what happened.
 
     The entry is removed from the registry first: a ``lazyplug update --serve`` that deployed it
-    notices, stops it cleanly and exits. Serving processes still running ``timeout`` seconds later
-    (their owner is some other program) get SIGTERM, and SIGKILL after as long again; the owning
-    process itself is never signalled.
+    notices, stops it cleanly and exits. On this machine, serving processes still running
+    ``timeout`` seconds later (their owner is some other program) get SIGTERM, and SIGKILL after
+    as long again; the owning process itself is never signalled. On another machine, the owner
+    is left to stop it.
     """
+    what = f'{entry.name} ({entry.module_id[:12]})'
     registry.remove(entry.module_id)
+    if not runs_here(entry):
+        return True, (f'removed {what} from the registry; it runs on another machine ({", ".join(entry.urls)}), '
+                      f'where the process that deployed it stops it')
     spare = {os.getpid(), entry.owner_pid}
     left = _wait_gone(entry.pids, timeout)
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -128,12 +158,14 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
             _signal(pid, sig)
         left = _wait_gone(left, timeout)
     if left:
-        return (f'removed from the registry, but processes {left} still run (process {entry.owner_pid} deployed it '
-                'in its own process and serves it until it exits)')
-    return None
+        return False, (f'{what}: removed from the registry, but processes {left} still run (process '
+                       f'{entry.owner_pid} deployed it in its own process and serves it until it exits)')
+    return True, f'stopped {what}'
+
 
 
 @click.command('stop')
+@traceback_option
 @click.argument('ident', metavar='[ID]', required=False)
 @click.option('--all', 'stop_all', is_flag=True, help='Stop every service of the registry.')
 @click.option('--timeout', type=click.FloatRange(min=0), default=10.0, show_default=True,
@@ -153,11 +185,11 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
     entries = found.list() if stop_all else [find_service(found, ident or '')]
     problems = []
     for entry in entries:
-        problem = stop_service(found, entry, timeout)
-        if problem is None:
-            click.echo(f'stopped {entry.name} ({entry.module_id[:12]})')
+        stopped, message = stop_service(found, entry, timeout)
+        if stopped:
+            click.echo(message)
         else:
-            problems.append(f'{entry.name} ({entry.module_id[:12]}): {problem}')
+            problems.append(message)
     if stop_all and not entries:
         click.echo(f'no services are running (registry: {found.url})')
     if problems:
@@ -167,6 +199,7 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 # -- call -----------------------------------------------------------------------------------------
 
 @click.command('call')
+@traceback_option
 @click.argument('url', metavar='URL|ID')
 @click.argument('value', metavar='[JSON]', required=False)
 @click.option('--kwargs', 'as_kwargs', is_flag=True, help='JSON is an object of keyword arguments.')

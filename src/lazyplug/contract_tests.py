@@ -1,0 +1,161 @@
+"""Contract tests for plugin authors: what every service registry and every cache store must do.
+
+Subclass a contract in a test module, under a name pytest collects, and give it the fixture it
+asks for; pytest then runs every test of the contract on your implementation::
+
+    from lazyplug.contract_tests import ServiceRegistryContract
+
+    class TestMyRegistry(ServiceRegistryContract):
+        @pytest.fixture
+        def registry(self):
+            made = MyRegistry('my://...')
+            yield made
+            made.close()
+
+The built-in registries and stores pass these same tests (``tests/test_services.py``,
+``tests/test_cache.py``). Importing this module imports pytest; ``import lazyplug`` does not.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from .cache import MISS
+from .errors import ServiceConflictError
+from .services import ServiceEntry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
+__all__ = ['CacheStoreContract', 'ServiceRegistryContract', 'make_entry']
+
+
+def make_entry(module_id: str = 'm1', pids: list[int] | None = None, owner_pid: int | None = None,
+               urls: list[str] | None = None, name: str = '', started: float | None = None) -> ServiceEntry:
+    """An entry for tests: served and owned by this process unless told otherwise, started now."""
+    return ServiceEntry(module_id, urls or [f'http://127.0.0.1:8000/{module_id}'],
+                        [os.getpid()] if pids is None else pids, time.time() if started is None else started,
+                        name, os.getpid() if owner_pid is None else owner_pid)
+
+
+class ServiceRegistryContract:
+    """The service registry protocol (``lazyplug.services``); the subclass provides ``registry``,
+    an empty registry of its kind."""
+
+    @pytest.fixture
+    def registry(self) -> Any:
+        raise NotImplementedError('a ServiceRegistryContract subclass provides the registry fixture')
+
+    @pytest.fixture
+    def other_process(self) -> Iterator[subprocess.Popen[bytes]]:
+        """A live process other than this one, to own and serve entries; killed after the test."""
+        proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])
+        try:
+            yield proc
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def test_a_published_entry_is_looked_up_equal(self, registry: Any) -> None:
+        entry = make_entry('m1', urls=['http://127.0.0.1:8001', 'http://127.0.0.1:8002'], name='Upper')
+        registry.publish(entry)
+        assert registry.lookup('m1') == entry
+
+    def test_an_unknown_id_is_looked_up_as_none(self, registry: Any) -> None:
+        assert registry.lookup('nothing') is None
+
+    def test_list_returns_the_live_entries_oldest_first(self, registry: Any) -> None:
+        newer, older = make_entry('b', started=2000.0), make_entry('a', started=1000.0)
+        registry.publish(newer)
+        registry.publish(older)
+        assert registry.list() == [older, newer]
+
+    def test_remove_forgets_an_entry(self, registry: Any) -> None:
+        registry.publish(make_entry('gone'))
+        registry.publish(make_entry('kept'))
+        registry.remove('gone')
+        assert registry.lookup('gone') is None
+        assert [e.module_id for e in registry.list()] == ['kept']
+
+    def test_removing_an_unknown_id_is_ignored(self, registry: Any) -> None:
+        registry.remove('never published')
+        assert registry.list() == []
+
+    def test_the_registry_keeps_its_own_copy_of_an_entry(self, registry: Any) -> None:
+        entry = make_entry('m1', urls=['http://127.0.0.1:8001'])
+        registry.publish(entry)
+        entry.urls.append('http://elsewhere')
+        registry.lookup('m1').urls.append('http://elsewhere')
+        assert registry.lookup('m1').urls == ['http://127.0.0.1:8001']
+
+    def test_publishing_over_a_live_entry_of_another_owner_is_a_conflict(
+            self, registry: Any, other_process: subprocess.Popen[bytes]) -> None:
+        pid = other_process.pid
+        theirs = make_entry('shared', pids=[pid], owner_pid=pid, urls=['http://127.0.0.1:9001'], name='Theirs')
+        registry.publish(theirs)
+        with pytest.raises(ServiceConflictError) as info:
+            registry.publish(make_entry('shared', urls=['http://127.0.0.1:9002']))
+        message = str(info.value)
+        assert "'shared'" in message and 'http://127.0.0.1:9001' in message and str(pid) in message
+        assert registry.url in message
+        assert registry.lookup('shared') == theirs
+
+    def test_the_same_owner_republishing_replaces_its_entry(self, registry: Any) -> None:
+        registry.publish(make_entry('m1', urls=['http://127.0.0.1:9001']))
+        again = make_entry('m1', urls=['http://127.0.0.1:9002'])
+        registry.publish(again)
+        assert registry.lookup('m1') == again
+        assert registry.list() == [again]
+
+    def test_threads_publishing_at_once_all_succeed(self, registry: Any) -> None:
+        def publish_some(prefix: str) -> None:
+            for i in range(25):
+                registry.publish(make_entry(f'{prefix}-{i}'))
+
+        threads = [threading.Thread(target=publish_some, args=(f't{n}',)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert {e.module_id for e in registry.list()} == {f't{n}-{i}' for n in range(8) for i in range(25)}
+
+
+class CacheStoreContract:
+    """The store of the module result cache (``lazyplug_cache_store``); the subclass provides
+    ``store``, an empty store of its kind."""
+
+    @pytest.fixture
+    def store(self) -> Any:
+        raise NotImplementedError('a CacheStoreContract subclass provides the store fixture')
+
+    def test_a_key_never_written_is_a_miss(self, store: Any) -> None:
+        assert store.get('never written') is MISS
+
+    def test_a_value_put_is_got_back_equal(self, store: Any) -> None:
+        value = {'answer': [1, 2.5, 'three', None, True], 'nested': {'k': 'v'}}
+        store.put('k', value)
+        assert store.get('k') == value
+
+    def test_a_put_replaces_the_value_of_its_key(self, store: Any) -> None:
+        store.put('k', 'first')
+        store.put('k', 'second')
+        assert store.get('k') == 'second'
+
+    def test_keys_are_independent(self, store: Any) -> None:
+        store.put('a', 1)
+        store.put('b', 2)
+        assert (store.get('a'), store.get('b')) == (1, 2)
+
+    def test_clear_forgets_every_value(self, store: Any) -> None:
+        store.put('a', 1)
+        store.put('b', 2)
+        store.clear()
+        assert store.get('a') is MISS and store.get('b') is MISS

@@ -1,0 +1,100 @@
+"""Helpers of the command-line tests: run ``python -m lazyplug`` as a user would."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+needs_demo = pytest.mark.skipif(importlib.util.find_spec('lazyplug_demo_broken') is None,
+                                reason='tox installs the test distributions')
+
+APP = '''
+import lazyplug
+
+class Upper(lazyplug.ModuleBase):
+    def forward(self, text):
+        return text.upper()
+
+def double(x):
+    return x * 2
+
+def accuracy(outputs):
+    return {'accuracy': sum(o == e for o, e in zip(outputs, ['A', 'B', 'X'])) / 3}
+
+upper = Upper(name='up')
+upper.evalset(['a', 'b', 'c'], collect_f=accuracy)
+app = lazyplug.ActionModule(lazyplug.ServerModule(upper), lazyplug.pipeline(double, lambda x: x + '!'))
+flow = lazyplug.pipeline(double, double)
+plain = Upper()
+long_results = Upper()
+long_results.evalset([str(i) for i in range(100)])
+
+class Failing(lazyplug.ModuleBase):
+    def _get_deploy_tasks(self):
+        return self.explode
+
+    def explode(self):
+        raise ValueError('the deploy went wrong')
+
+failing = lazyplug.ActionModule(Failing(name='bad'))
+
+def make():
+    return lazyplug.ActionModule(Upper(name='made'))
+
+if __name__ == '__main__':
+    raise SystemExit('the main block must not run')
+'''
+
+
+def cli_env(home, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
+    env.update(LAZYPLUG_HOME=str(home), **extra)
+    return env
+
+
+def lazyplug_cmd(*args, cwd, home, input=None, timeout=120, **env):
+    """Run ``python -m lazyplug ARGS`` in ``cwd``; return the completed process."""
+    return subprocess.run([sys.executable, '-m', 'lazyplug', *args], cwd=cwd, env=cli_env(home, **env),
+                          capture_output=True, text=True, input=input, timeout=timeout)
+
+
+def _alive(pid):
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def assert_gone(pids):
+    """Wait (10 s at most) until none of ``pids`` runs."""
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids):
+        assert time.monotonic() < deadline, f'server processes {pids} still run'
+        time.sleep(0.05)
+
+
+def run_in_terminal(*args, cwd, home):
+    """Run ``python -m lazyplug ARGS`` with a pseudo-terminal as its standard streams; (exit code, output)."""
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', *args], cwd=cwd, env=cli_env(home, COLUMNS='120'),
+                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = b''
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal is closed: the process has ended
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(master)
+        code = proc.wait(60)
+    return code, out.decode('utf-8', 'replace')

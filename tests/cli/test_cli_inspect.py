@@ -1,0 +1,284 @@
+"""``lazyplug`` itself, ``plugins``, ``modules``, ``tree`` and TARGET errors, run as users run them (in a
+subprocess; click's runner only for plugin commands, which need a plugin registered in this process)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from cli_helpers import APP, cli_env, needs_demo
+
+from lazyplug import hookimpl, plugins
+from lazyplug.errors import PluginWarning
+
+# -- the command itself ---------------------------------------------------------------------------
+
+def test_the_console_script_and_python_m_lazyplug_both_run_the_command(run, app_dir, home):
+    script = os.path.join(os.path.dirname(sys.executable), 'lazyplug')
+    result = subprocess.run([script, '--help'], env=cli_env(home), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for command in ('plugins', 'modules', 'tree', 'update', 'eval', 'call', 'ps', 'stop'):
+        assert command in result.stdout
+    assert 'Exit codes' in result.stdout
+    assert run('--help').stdout == result.stdout
+
+
+def test_importing_lazyplug_imports_neither_click_nor_rich():
+    code = 'import sys, lazyplug; print(sorted({"click", "rich", "lazyplug.cli"} & set(sys.modules)))'
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == '[]', out.stderr
+
+
+# -- plugins --------------------------------------------------------------------------------------
+
+@needs_demo
+def test_plugins_lists_a_broken_plugin_as_failed_and_the_rest_as_loaded(run):
+    result = run('plugins')
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert 'failed' in lines['demo_broken'] and 'broken on purpose' in lines['demo_broken']
+    assert 'lazyplug-demo-broken 1.0.0' in lines['demo_broken']
+    assert 'loaded' in lines['demo_phases'] and 'run_task' in lines['demo_phases']
+    assert 'built-in' in lines['lazyplug.builtin.lifecycle']
+    assert 'not selected' in lines['lazyplug.builtin.progress']
+
+
+@needs_demo
+def test_plugins_json_gives_every_plugin_with_its_hooks_and_error(run):
+    result = run('plugins', '--json')
+    assert result.returncode == 0, result.stderr
+    infos = {p['name']: p for p in json.loads(result.stdout)}
+    assert infos['demo_broken']['status'] == 'failed'
+    assert infos['demo_broken']['distribution'] == 'lazyplug-demo-broken'
+    assert 'RuntimeError' in infos['demo_broken']['error']
+    assert infos['lazyplug.builtin.lifecycle']['builtin'] is True
+    assert 'lazyplug_run_phase' in infos['lazyplug.builtin.lifecycle']['hooks']
+    assert infos['demo_phases']['builtin'] is False and infos['demo_phases']['version'] == '1.0.0'
+
+
+def test_a_plugin_adds_a_subcommand_through_lazyplug_register_commands():
+    import click
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    class Hello:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            @cli.command('hello')
+            @click.argument('who')
+            def hello(who):
+                """Say hello."""
+                click.echo(f'hello {who}')
+
+    plugins.register(Hello(), name='hello-plugin')
+    cli = make_cli()
+    assert 'hello' in cli.commands
+    result = CliRunner().invoke(cli, ['hello', 'world'])
+    assert (result.exit_code, result.output) == (0, 'hello world\n')
+
+
+def test_a_plugin_failing_to_add_commands_is_warned_about_and_the_others_still_add_theirs():
+    import click
+
+    from lazyplug.cli import make_cli
+
+    class Broken:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            raise RuntimeError('no commands today')
+
+    class Good:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            cli.add_command(click.Command('good', callback=lambda: None))
+
+    class Greedy:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            cli.add_command(click.Command('update', callback=lambda: None))
+
+    plugins.register(Good(), name='good')
+    plugins.register(Broken(), name='broken-commands')
+    plugins.register(Greedy(), name='greedy')
+    with pytest.warns(PluginWarning) as caught:
+        cli = make_cli()
+    messages = [str(w.message) for w in caught]
+    assert any("'broken-commands' failed to add its commands" in m and 'no commands today' in m for m in messages)
+    assert any("'greedy' tried to replace the lazyplug command 'update'" in m for m in messages)
+    assert 'good' in cli.commands
+    from lazyplug.cli.run import update_command
+    assert cli.commands['update'] is update_command
+
+
+# -- modules --------------------------------------------------------------------------------------
+
+@needs_demo
+def test_modules_lists_a_group_with_where_each_module_comes_from(run):
+    result = run('modules', 'demo')
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith('demo\n')
+    assert 'entry point demo = lazyplug_demo_modules.group from lazyplug-demo-modules 1.0.0 (loaded)' in out
+    assert 'shoutDemo' in out and 'lazyplug_demo_modules.group.shout (distribution lazyplug-demo-modules' in out
+    assert '  demo.text\n' in out and 'stripText' in out
+
+
+def test_modules_lists_user_code_when_asked_to_import_it(run, app_dir):
+    (app_dir / 'mine.py').write_text(textwrap.dedent('''
+        import lazyplug
+
+        @lazyplug.module_register('mygroup')
+        def greet(name):
+            return 'hi ' + name
+    '''))
+    result = run('modules', 'mygroup', '--import', 'mine.py', '--json')
+    assert result.returncode == 0, result.stderr
+    [group] = json.loads(result.stdout)
+    [module] = group['modules']
+    assert (group['group'], module['name'], module['distribution']) == ('mygroup', 'greetMygroup', None)
+    assert module['file'] == str(app_dir / 'mine.py')
+
+
+@needs_demo
+def test_modules_shows_a_failed_entry_point_of_a_group(run):
+    result = run('modules', 'brokengroup', '--json')
+    assert result.returncode == 0, result.stderr
+    [group] = json.loads(result.stdout)
+    assert group['modules'] == [] and group['subgroups'] == []
+    [entry] = group['entry_points']
+    assert entry['status'] == 'failed' and 'broken on purpose' in entry['error']
+
+
+@needs_demo
+def test_an_unknown_group_is_a_usage_error_suggesting_the_nearest(run):
+    result = run('modules', 'dmeo')
+    assert result.returncode == 2
+    assert 'did you mean lazyplug.demo?' in result.stderr
+    result = run('modules', 'demo.txet')
+    assert result.returncode == 2
+    assert 'did you mean demo.text?' in result.stderr
+
+
+# -- tree -----------------------------------------------------------------------------------------
+
+def test_tree_text_is_the_modules_repr(run, app_dir):
+    result = run('tree', 'app.py:app')
+    assert result.returncode == 0, result.stderr
+    namespace = {'__name__': 'app_copy'}
+    exec(compile(APP, str(app_dir / 'app.py'), 'exec'), namespace)
+    assert result.stdout == repr(namespace['app']).rstrip('\n') + '\n'
+    assert 'the main block must not run' not in result.stderr
+
+
+def test_tree_json_is_the_nested_tree(run):
+    result = run('tree', 'app.py:app', '--format', 'json')
+    assert result.returncode == 0, result.stderr
+    tree = json.loads(result.stdout)
+    assert (tree['type'], tree['kind']) == ('ActionModule', 'module')
+    [pipeline] = tree['children']
+    assert (pipeline['type'], pipeline['kind']) == ('Pipeline', 'flow')
+    server, inner = pipeline['children']
+    assert server['type'] == 'ServerModule'
+    assert [(c['name'], c['type']) for c in server['children']] == [('up', 'Upper')]
+    assert [(c['name'], c['kind']) for c in inner['children']] == [('double', 'function'), ('<lambda>', 'function')]
+
+
+def test_tree_json_names_attribute_submodules_and_named_flow_items(run, app_dir):
+    (app_dir / 'named.py').write_text(textwrap.dedent('''
+        import lazyplug
+        from app import Upper
+
+        class Holder(lazyplug.ModuleBase):
+            def __init__(self):
+                super().__init__()
+                self.first = Upper()
+                self.second = Upper(name='given')
+                self.shared = self.first
+
+        with lazyplug.pipeline() as p:
+            p.holder = Holder()
+            p.shout = str.upper
+    '''))
+    result = run('tree', 'named.py:p', '--format', 'json')
+    assert result.returncode == 0, result.stderr
+    tree = json.loads(result.stdout)
+    holder, shout = tree['children']
+    assert (holder['name'], holder['type'], shout['name']) == ('holder', 'Holder', 'shout')
+    assert [(c['name'], c['type'], c.get('shared')) for c in holder['children']] == [
+        ('first', 'Upper', None), ('given', 'Upper', None), ('shared', 'Upper', True)]
+
+
+def test_tree_mermaid_is_a_top_down_graph_with_an_edge_per_child(run):
+    result = run('tree', 'app.py:make', '--format', 'mermaid')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        'graph TD',
+        '    n0["module ActionModule"]',
+        '    n1{{"flow Pipeline"}}',
+        '    n0 --> n1',
+        '    n2["module Upper made"]',
+        '    n1 --> n2',
+    ]
+
+
+def test_tree_of_a_package_module_target(run, app_dir):
+    (app_dir / 'pkg').mkdir()
+    (app_dir / 'pkg' / '__init__.py').write_text('')
+    (app_dir / 'pkg' / 'flows.py').write_text('import lazyplug\nf = lazyplug.pipeline(str.upper)\n')
+    result = run('tree', 'pkg.flows:f')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith('<Flow type=Pipeline')
+
+
+@pytest.mark.parametrize(('target', 'says'), [
+    ('missing.py:app', 'there is no file {dir}/missing.py'),
+    ('app.py:ap', "app.py has no name 'ap'; did you mean 'app'? (it defines: Upper, double, accuracy, upper, app, "
+                  'flow, plain, long_results, Failing, failing, make)'),
+    ('app.py', "TARGET 'app.py' names no object"),
+    ('app.py:double', "app.py:double needs arguments (missing a required argument: 'x')"),
+    ('app.py:lazyplug', 'app.py:lazyplug is a module object, not a module, a flow, or a function returning one'),
+    ('no_such_package.mod:app', "no module named 'no_such_package' can be imported"),
+])
+def test_a_bad_target_is_a_usage_error_saying_what_was_looked_for_and_what_exists(run, app_dir, target, says):
+    result = run('tree', target)
+    assert result.returncode == 2
+    assert says.format(dir=app_dir) in result.stderr.replace('\n', ' ')
+    assert 'Traceback' not in result.stderr
+
+
+def test_code_failing_to_import_is_a_failure_naming_the_file_and_line(run, app_dir):
+    (app_dir / 'bad.py').write_text('import lazyplug\n\nx = 1 / 0\n')
+    result = run('tree', 'bad.py:x')
+    assert result.returncode == 1
+    assert f'running bad.py failed: ZeroDivisionError: division by zero (at {app_dir}/bad.py, line 3)' \
+        in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+@needs_demo
+def test_with_strict_plugins_a_broken_plugin_is_an_error_not_a_traceback(run):
+    result = run('plugins', LAZYPLUG_STRICT_PLUGINS='1')
+    assert result.returncode == 1
+    assert "Error: lazyplug plugin 'demo_broken'" in result.stderr and 'broken on purpose' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_ctrl_c_in_any_command_exits_130_not_with_the_code_of_a_failure():
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    class Slow:
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            @cli.command('slow')
+            def slow():
+                raise KeyboardInterrupt
+
+    plugins.register(Slow(), name='slow-plugin')
+    result = CliRunner().invoke(make_cli(), ['slow'])
+    assert result.exit_code == 130
+    assert 'interrupted' in result.output and 'Aborted' not in result.output

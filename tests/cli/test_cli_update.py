@@ -1,0 +1,144 @@
+"""``lazyplug update`` and ``lazyplug eval``: the lifecycle from the command line, progress, interruptions."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+from cli_helpers import assert_gone, cli_env, run_in_terminal
+
+# -- update ---------------------------------------------------------------------------------------
+
+def test_update_prints_the_tree_the_eval_results_and_the_urls_then_stops_what_it_deployed(run):
+    result = run('update', 'app.py:app', '--no-progress')
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith('<Module type=Action')
+    assert "eval <Module type=Upper name=up>: {'accuracy': 0.6666666666666666}" in lines
+    [deployed] = [line for line in lines if line.startswith('deployed ')]
+    assert deployed.startswith('deployed Upper up served by ServerModule at http://127.0.0.1:')
+    # the command ended, and with it the server: its port refuses connections
+    url = deployed.split(' at ')[1].split()[0]
+    from lazyplug.serve.client import health
+    assert not health(url)
+
+
+def test_update_abbreviates_long_eval_results(run):
+    result = run('update', 'app.py:long_results')
+    assert result.returncode == 0, result.stderr
+    assert "eval <Module type=Upper>: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ...]" in result.stdout
+
+
+def test_a_failed_update_exits_1_naming_module_and_phase_without_a_traceback(run):
+    result = run('update', 'app.py:failing')
+    assert result.returncode == 1
+    assert 'Error: update of app.py:failing failed: server task #0' in result.stderr
+    assert 'Failing name=bad' in result.stderr and 'ValueError: the deploy went wrong' in result.stderr
+    assert 'Traceback' not in result.stderr
+    assert 'Traceback' in run('--traceback', 'update', 'app.py:failing').stderr
+    assert 'Traceback' in run('update', 'app.py:failing', '--traceback').stderr
+    assert 'Traceback' in run('update', 'app.py:failing', LAZYPLUG_DEBUG='1').stderr
+
+
+def test_update_modes_and_bad_options(run):
+    result = run('update', 'app.py:app', '--mode', 'train')
+    assert result.returncode == 0, result.stderr
+    assert 'deployed' not in result.stdout and 'eval' not in result.stdout
+    bad = run('update', 'app.py:app', '--mode', 'train,deploy')
+    assert bad.returncode == 2 and "unknown mode 'deploy'" in bad.stderr
+    assert run('update', 'app.py:app', '--workers', '0').returncode == 2
+
+
+def test_update_with_the_thread_launcher_and_a_memory_registry(run):
+    result = run('update', 'app.py:app', '--launcher', 'thread', '--registry', 'memory://', '--mode', 'server')
+    assert result.returncode == 0, result.stderr
+    assert 'deployed Upper up served by ServerModule at http://127.0.0.1:' in result.stdout
+
+
+def test_an_unknown_launcher_fails_the_update_naming_it(run):
+    result = run('update', 'app.py:app', '--launcher', 'nowhere', '--mode', 'server')
+    assert result.returncode == 1
+    assert "no installed plugin provides the launcher 'nowhere'" in result.stderr
+
+
+def test_update_with_progress_writes_a_line_per_phase_and_task(run):
+    result = run('update', 'app.py:app', '--progress')
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.splitlines()
+    assert 'lazyplug: server: 1 task' in err
+    assert any(line.startswith('lazyplug: server: 1 task done in ') for line in err)
+    assert any(line.startswith('lazyplug: eval: done ') and line.endswith('(3/3 items)') for line in err)
+    assert not any('progress' in line for line in run('update', 'app.py:app').stderr.splitlines())
+
+
+def test_on_a_terminal_update_shows_a_live_progress_display(app_dir, home):
+    code, out = run_in_terminal('update', 'app.py:app', cwd=app_dir, home=home)
+    assert code == 0, out
+    assert '\x1b[' in out  # drawn, not written line by line
+    assert 'server\x1b[0m done' in out and 'eval\x1b[0m done' in out
+    assert '_ServerModuleImpl._deploy' in out  # the running task's row
+    assert 'lazyplug: server:' not in out
+    assert "eval <Module type=Upper name=up>: {'accuracy': 0.6666666666666666}" in out
+    code, out = run_in_terminal('update', 'app.py:app', '--no-progress', cwd=app_dir, home=home)
+    assert code == 0 and '\x1b[' not in out and ' done' not in out
+
+
+SLOW = '''
+import time
+import lazyplug
+
+class Slow(lazyplug.ModuleBase):
+    def forward(self, x):
+        print('evaluating', flush=True)
+        time.sleep(120)
+        return x
+
+slow = Slow()
+slow.evalset([1])
+app = lazyplug.ActionModule(lazyplug.ServerModule(lambda x: x), slow)
+'''
+
+
+@pytest.mark.parametrize(('sig', 'code'), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_update_stops_what_it_deployed_and_says_so_in_its_exit_code(run, app_dir, home, sig, code):
+    (app_dir / 'slow.py').write_text(SLOW)
+    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', 'update', 'slow.py:app'], cwd=app_dir,
+                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if line == 'evaluating\n':
+                break
+        [entry] = json.loads(run('ps', '--json').stdout)
+        proc.send_signal(sig)
+        assert proc.wait(30) == code
+        assert f'lazyplug: {signal.Signals(sig).name} received; stopping what was deployed' in proc.stderr.read()
+        assert_gone(entry['pids'])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+# -- eval -----------------------------------------------------------------------------------------
+
+def test_eval_reads_json_lines_and_writes_the_outputs_in_order(run, app_dir):
+    (app_dir / 'inputs.jsonl').write_text('"a"\n\n"b"\n{"text": "c"}\n')
+    result = run('eval', 'app.py:plain', '--evalset', 'inputs.jsonl', '--out', 'outputs.jsonl', '--progress')
+    assert result.returncode == 0, result.stderr
+    assert (app_dir / 'outputs.jsonl').read_text() == '"A"\n"B"\n"C"\n'
+    assert any(line.endswith('(3/3 items)') for line in result.stderr.splitlines())
+    piped = run('eval', 'app.py:app', '--evalset', '-', input='"x"\n"y"\n')
+    assert (piped.returncode, piped.stdout) == (0, '"XX!"\n"YY!"\n'), piped.stderr
+
+
+def test_eval_refuses_a_line_that_is_not_json_and_reports_a_failing_item(run, app_dir):
+    (app_dir / 'bad.jsonl').write_text('"a"\nnot json\n')
+    result = run('eval', 'app.py:plain', '--evalset', 'bad.jsonl')
+    assert result.returncode == 2 and 'line 2 of bad.jsonl is not JSON' in result.stderr
+    (app_dir / 'numbers.jsonl').write_text('"a"\n3\n')
+    failed = run('eval', 'app.py:plain', '--evalset', 'numbers.jsonl')
+    assert failed.returncode == 1
+    assert "AttributeError: 'int' object has no attribute 'upper'" in failed.stderr
