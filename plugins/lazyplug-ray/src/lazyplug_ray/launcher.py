@@ -24,6 +24,7 @@ from .replica import ServiceReplica, port_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lazyplug.serve.process import ServeSpec
@@ -37,7 +38,7 @@ _actor_class: Any = None
 
 
 def _check_options(options: dict[str, Any]) -> None:
-    checks = {
+    checks: dict[str, tuple[Callable[[Any], bool], str]] = {
         'address': (lambda v: v is None or (isinstance(v, str) and v != ''), 'a Ray address ("auto", "ray://host:port")'),
         'num_cpus': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v >= 0, 'a number >= 0'),
         'num_gpus': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v >= 0, 'a number >= 0'),
@@ -119,9 +120,10 @@ class RayLauncher:
             addresses = ray.get(ready, timeout=self.start_timeout)
         except GetTimeoutError:
             asked = {k: v for k, v in self.actor_options.items() if k in ('num_cpus', 'num_gpus', 'memory')}
+            available = ray.available_resources()  # type: ignore[no-untyped-call]
             raise LaunchError(f'{name}: the Ray actors did not start within {self.start_timeout:g} s (the '
                               f'start_timeout option or setting); each asks for {asked or "Ray default resources"}, '
-                              f'and the cluster has {ray.available_resources()} available') from None
+                              f'and the cluster has {available} available') from None
         except RayError as exc:
             raise LaunchError(f'{name}: a Ray actor failed to start serving: {exc}') from exc
         urls = [f'http://{host}:{port}' for host, port, _ in addresses]

@@ -80,7 +80,7 @@ class ServiceReplica:
     def _reachable_host(self) -> str:
         if self.host in ('0.0.0.0', '::', ''):
             import ray  # a replica runs in a Ray worker: Ray is imported there already
-            return str(ray.util.get_node_ip_address())
+            return str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
         return '127.0.0.1' if self.host == 'localhost' else self.host
 
     def serving(self) -> bool:
