@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import redis
 from lazyplug.services import _process
 
 from conftest import child_env, wait_until
@@ -35,8 +36,12 @@ def app_dir(tmp_path):
 
 
 @pytest.fixture
-def url(registry_url):
-    return registry_url + '&ttl=1'
+def url(request, prefix):
+    if 'own_redis' in request.fixturenames:
+        # a test that makes Redis lose its data: its own server, and renewals 10 s apart, so that
+        # what brings the entry back within the test is the serving command, not a renewal
+        return f'{request.getfixturevalue("own_redis").url}?prefix={prefix}&ttl=30'
+    return f'{request.getfixturevalue("redis_server").url}?prefix={prefix}&ttl=1'
 
 
 @pytest.fixture
@@ -98,6 +103,33 @@ def test_another_process_lists_calls_and_stops_a_service_served_through_redis(ru
     assert proc.wait(30) == 0
     assert 'every service has stopped; exiting' in proc.stdout.read()
     wait_until(lambda: gone(entry['pids']), what='the stopped service\'s processes to end')
+    assert listed(run) == []
+
+
+@pytest.mark.parametrize('loss', ['flushall', 'restart'])
+def test_a_service_keeps_serving_when_redis_loses_its_entry_and_stop_still_stops_it(run, serving, own_redis, loss):
+    proc = serving()
+    [entry] = listed(run)
+    if loss == 'flushall':
+        client = redis.Redis.from_url(own_redis.url)
+        client.flushall()
+        client.close()
+    else:
+        own_redis.restart()  # empty, on the same port
+    wait_until(lambda: [e['module_id'] for e in listed(run)] == [entry['module_id']],
+               what='the lost entry to be published again')
+    assert proc.poll() is None
+    [again] = listed(run)
+    assert (again['owner_pid'], again['urls'], again['pids']) == (entry['owner_pid'], entry['urls'], entry['pids'])
+    assert run('call', entry['module_id'][:8], '"back"').stdout == '"BACK!"\n'
+
+    stopped = run('stop', entry['module_id'][:8])
+    assert stopped.returncode == 0, stopped.stderr
+    assert proc.wait(30) == 0
+    out, err = proc.communicate()
+    assert 'every service has stopped; exiting' in out
+    assert 'went missing from' in err and 'publishing it again' in err
+    wait_until(lambda: gone(entry['pids']), what="the stopped service's processes to end")
     assert listed(run) == []
 
 

@@ -4,7 +4,8 @@ A registry is made from a URL through the ``lazyplug_service_registry`` hook: ``
 process only) and ``sqlite:///path`` (a file shared by the processes of one machine) are built
 in; the ``registry`` setting (``LAZYPLUG_REGISTRY``) names the default, a SQLite file in
 lazyplug's state directory. An entry records the module's id, its URLs, the serving process's id
-and start time; an entry whose process is gone is ignored and removed.
+and start time; an entry whose process is gone is ignored and removed. A removal is remembered
+for a while (``removed``), so that a service's owner tells a ``lazyplug stop`` from a lost entry.
 """
 
 from __future__ import annotations
@@ -33,9 +34,23 @@ if TYPE_CHECKING:
             """Every live entry (dead ones are removed), oldest first."""
 
         def remove(self, module_id: str) -> None:
-            """Forget ``module_id``; an unknown id is ignored."""
+            """Forget ``module_id``; an unknown id is ignored. The registry remembers for a while
+            that the id was removed (see ``removed``)."""
 
-__all__ = ['ServiceEntry', 'default_url', 'get_registry']
+        def removed(self, module_id: str) -> bool:
+            """Optional. Whether ``module_id``'s entry was taken out by ``remove()`` (in any process)
+            since it was last published, as far as the registry remembers (at least a minute).
+            False for an id never published and for an entry that merely vanished: dropped as
+            dead, expired, or lost with the registry's data (a Redis restarted empty).
+
+            ``lazyplug update --serve`` tells ``lazyplug stop`` (a removal: stop serving) from a
+            lost entry (keep serving, publish it again) with it; a registry without this method
+            has every missing entry taken for a removal."""
+
+__all__ = ['REMOVALS_KEPT', 'ServiceEntry', 'default_url', 'get_registry']
+
+REMOVALS_KEPT = 3600.0
+"""Seconds the memory and SQLite registries remember that an entry was removed (``removed``)."""
 
 
 class ServiceEntry:

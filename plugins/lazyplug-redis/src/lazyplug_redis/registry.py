@@ -237,6 +237,13 @@ class RedisRegistry:
         self._renewer.discard(module_id)
         self._remove([module_id], f'removing {module_id!r}')
 
+    def removed(self, module_id: str) -> bool:
+        """Whether ``remove()`` took ``module_id``'s entry out (word of it is kept ``10 x ttl``), rather
+        than the entry expiring or being lost with Redis's data."""
+        key = self._keys(module_id)[2]
+        return bool(self._call(f'asking whether {module_id!r} was removed',
+                               lambda: cast('int', self._client.exists(key))))
+
     def _remove(self, module_ids: list[str], what: str = 'removing entries at exit') -> None:
         """Remove the entries of ``module_ids`` in one round trip, leaving word of who owned them."""
         def remove() -> None:
