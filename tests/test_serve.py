@@ -160,6 +160,27 @@ def test_the_registry_lists_a_service_while_it_runs():
     assert get_registry().lookup(sm._impl._module_id) is None
 
 
+def test_a_service_given_an_id_is_published_under_it_and_found_by_another_copy(started):
+    from lazyplug.services import get_registry
+    sm = started(ServerModule(Upper(), launcher='thread', id='upper-service.v2'))
+    entry = get_registry().lookup('upper-service.v2')
+    assert entry is not None and entry.urls == sm._urls
+    # a module of the same id that did not deploy (in another process, say) calls the running service
+    assert ServerModule(Upper(), id='upper-service.v2')('via the registry') == 'VIA THE REGISTRY'
+
+
+@pytest.mark.parametrize('bad', ['', ' upper', 'up per', 'up/per', '-upper', 'x' * 129, 7, b'upper'])
+def test_a_bad_service_id_is_an_error_naming_it(bad):
+    with pytest.raises(InvalidArgumentError, match='ServerModule id must be') as info:
+        ServerModule(Upper(), id=bad)
+    assert repr(bad)[:40] in str(info.value)
+
+
+def test_an_id_for_a_service_at_a_url_is_an_error():
+    with pytest.raises(InvalidArgumentError, match="id='upper'"):
+        ServerModule(url='http://127.0.0.1:8000', id='upper')
+
+
 def test_restart_stops_and_starts_again(started):
     sm = started(ServerModule(pid_of_server, launcher='local'))
     first = sm(0)

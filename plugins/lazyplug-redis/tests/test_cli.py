@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 
+import psutil
 import pytest
 import redis
 from lazyplug.services import _process
@@ -24,8 +26,7 @@ class Shout(lazyplug.ModuleBase):
 app = lazyplug.ServerModule(Shout(name='shout'))
 
 # the same service deployed twice, from two processes (or machines): one module id
-shared = lazyplug.ServerModule(Shout(name='shared'))
-shared._impl.__dict__['_module_id'] = 'the-shared-shout'
+shared = lazyplug.ServerModule(Shout(name='shared'), id='the-shared-shout')
 '''
 
 
@@ -154,12 +155,29 @@ def test_a_frozen_deployer_is_not_listed_for_long(run, serving):
     wait_until(lambda: listed(run) == [], what='the frozen deployer\'s entry to expire')
 
 
-def test_a_second_deployment_of_the_same_module_id_is_refused(run, serving):
+def processes_marked(mark):
+    """The live processes started with ``RUN_MARK=mark`` in their environment, wherever they were reparented."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get('RUN_MARK') == mark and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return found
+
+
+def test_a_second_deployment_of_the_same_module_id_is_refused_and_leaves_nothing_running(run, serving, app_dir, url):
     first = serving('app.py:shared')
-    second = run('update', 'app.py:shared', '--serve')
-    assert second.returncode == 1
+    mark = uuid.uuid4().hex
+    second = subprocess.run([sys.executable, '-m', 'lazyplug', 'update', 'app.py:shared', '--serve', '--registry', url],
+                            cwd=app_dir, env=child_env(RUN_MARK=mark), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert 'failed: ServiceConflictError: ' in second.stderr
     assert "'the-shared-shout'" in second.stderr and 'is already served at' in second.stderr
     assert f'by process {first.pid}' in second.stderr
+    assert 'serving ' not in second.stdout
+    wait_until(lambda: not processes_marked(mark), what="the refused deployment's processes to end")
     [entry] = listed(run)
     assert entry['module_id'] == 'the-shared-shout' and entry['owner_pid'] == first.pid
     assert run('call', 'the-shared', '"still"').stdout == '"STILL!"\n'
