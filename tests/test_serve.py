@@ -225,6 +225,37 @@ def test_a_server_bound_beyond_loopback_needs_a_key():
     assert isinstance(info.value.__cause__, InvalidArgumentError) and 'security key' in str(info.value.__cause__)
 
 
+@pytest.mark.parametrize('launcher', LAUNCHERS)
+def test_a_server_bound_to_every_interface_publishes_the_advertised_host(started, launcher):
+    # any address of this machine reaches a server bound to 0.0.0.0: 127.0.0.2 stands for the
+    # address other machines would use
+    with config.temp('advertise_host', '127.0.0.2'):
+        sm = started(ServerModule(Upper(), launcher=launcher, host='0.0.0.0', security_key=True))
+    assert sm._url.startswith('http://127.0.0.2:')
+    from lazyplug.services import get_registry
+    assert get_registry().lookup(sm._impl._module_id).urls == sm._urls
+    assert sm('reached') == 'REACHED'
+
+
+def test_a_server_bound_to_every_interface_is_published_at_the_machines_address(started):
+    from lazyplug.launchers.base import _machine_address
+    sm = started(ServerModule(Upper(), launcher='thread', host='0.0.0.0', security_key=True))
+    assert sm._url.startswith(f'http://{_machine_address()}:')
+    assert sm('reached') == 'REACHED'
+
+
+def test_the_machines_address_is_not_loopback_when_it_has_another(monkeypatch):
+    import socket
+
+    from lazyplug.launchers.base import _machine_address, url_host
+    monkeypatch.setattr(socket, 'getaddrinfo', lambda *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, '', ('127.0.1.1', 0)),  # Debian's /etc/hosts line
+        (socket.AF_INET, socket.SOCK_STREAM, 6, '', ('198.51.100.7', 0))])
+    assert _machine_address() == '198.51.100.7'
+    assert url_host('0.0.0.0') == url_host('::') == '198.51.100.7'
+    assert (url_host('localhost'), url_host('10.1.2.3'), url_host('::1')) == ('127.0.0.1', '10.1.2.3', '[::1]')
+
+
 def raw(url, method, path, body=b'', headers=None):
     conn = http.client.HTTPConnection(url.split('//', 1)[1], timeout=10)
     try:

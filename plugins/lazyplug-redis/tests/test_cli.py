@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import psutil
@@ -181,3 +182,17 @@ def test_a_second_deployment_of_the_same_module_id_is_refused_and_leaves_nothing
     [entry] = listed(run)
     assert entry['module_id'] == 'the-shared-shout' and entry['owner_pid'] == first.pid
     assert run('call', 'the-shared', '"still"').stdout == '"STILL!"\n'
+
+
+def test_stop_never_signals_this_machines_processes_for_a_service_of_another_machine(run, url, sleeper):
+    # machine A published a loopback URL and its own process ids; here, on machine B, the same
+    # numbers are unrelated processes (the sleeper stands for one)
+    from lazyplug.services import ServiceEntry, get_registry
+    registry = get_registry(url)
+    registry.publish(ServiceEntry('machineA0001', ['http://127.0.0.1:40000'], [sleeper.pid], time.time(), 'remote',
+                                  sleeper.pid, node='machine-a-boot-id/pid:[4026531836]'))
+    result = run('stop', 'machineA', '--timeout', '0.5')
+    assert result.returncode == 0, result.stderr
+    assert 'removed remote (machineA0001) from the registry; it runs on another machine' in result.stdout
+    assert sleeper.poll() is None
+    assert listed(run) == []

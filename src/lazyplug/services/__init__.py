@@ -14,6 +14,7 @@ import os
 
 from ..config import config
 from ..errors import ConfigError, ServiceConflictError
+from . import _process
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,19 +56,22 @@ REMOVALS_KEPT = 3600.0
 
 class ServiceEntry:
     """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
-    processes), ``started`` (a time.time()), ``name`` (the module's name or type) and
-    ``owner_pid`` (the process that deployed it)."""
+    processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
+    (the process that deployed it) and ``node``: where ``pids`` and ``owner_pid`` are process ids
+    (``_process.node_id()`` of the deploying process; by default this process's). An entry read
+    from an older registry has ``node`` '': unknown, so its processes are never signalled."""
 
-    __slots__ = ('module_id', 'name', 'owner_pid', 'pids', 'started', 'urls')
+    __slots__ = ('module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
 
     def __init__(self, module_id: str, urls: list[str], pids: list[int], started: float, name: str = '',
-                 owner_pid: int = 0) -> None:
+                 owner_pid: int = 0, node: str | None = None) -> None:
         self.module_id = module_id
         self.urls = list(urls)
         self.pids = list(pids)
         self.started = started
         self.name = name
         self.owner_pid = owner_pid
+        self.node = _process.node_id() if node is None else node
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -75,7 +79,7 @@ class ServiceEntry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceEntry:
         return cls(data['module_id'], data['urls'], data['pids'], data['started'], data.get('name', ''),
-                   data.get('owner_pid', 0))
+                   data.get('owner_pid', 0), data.get('node') or '')
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ServiceEntry) and self.to_dict() == other.to_dict()
