@@ -40,9 +40,9 @@ def app_dir(tmp_path):
 @pytest.fixture
 def url(request, prefix):
     if 'own_redis' in request.fixturenames:
-        # a test that makes Redis lose its data: its own server, and renewals 10 s apart, so that
-        # what brings the entry back within the test is the serving command, not a renewal
-        return f'{request.getfixturevalue("own_redis").url}?prefix={prefix}&ttl=30'
+        # a test that makes Redis lose its data: its own server, and renewals 200 s apart, so that
+        # what brings the entry back within the test is the serving command, never a renewal
+        return f'{request.getfixturevalue("own_redis").url}?prefix={prefix}&ttl=600'
     return f'{request.getfixturevalue("redis_server").url}?prefix={prefix}&ttl=1'
 
 
