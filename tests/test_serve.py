@@ -160,6 +160,27 @@ def test_the_registry_lists_a_service_while_it_runs():
     assert get_registry().lookup(sm._impl._module_id) is None
 
 
+def test_a_service_given_an_id_is_published_under_it_and_found_by_another_copy(started):
+    from lazyplug.services import get_registry
+    sm = started(ServerModule(Upper(), launcher='thread', id='upper-service.v2'))
+    entry = get_registry().lookup('upper-service.v2')
+    assert entry is not None and entry.urls == sm._urls
+    # a module of the same id that did not deploy (in another process, say) calls the running service
+    assert ServerModule(Upper(), id='upper-service.v2')('via the registry') == 'VIA THE REGISTRY'
+
+
+@pytest.mark.parametrize('bad', ['', ' upper', 'up per', 'up/per', '-upper', 'x' * 129, 7, b'upper'])
+def test_a_bad_service_id_is_an_error_naming_it(bad):
+    with pytest.raises(InvalidArgumentError, match='ServerModule id must be') as info:
+        ServerModule(Upper(), id=bad)
+    assert repr(bad)[:40] in str(info.value)
+
+
+def test_an_id_for_a_service_at_a_url_is_an_error():
+    with pytest.raises(InvalidArgumentError, match="id='upper'"):
+        ServerModule(url='http://127.0.0.1:8000', id='upper')
+
+
 def test_restart_stops_and_starts_again(started):
     sm = started(ServerModule(pid_of_server, launcher='local'))
     first = sm(0)
@@ -202,6 +223,37 @@ def test_a_server_bound_beyond_loopback_needs_a_key():
     with pytest.raises(TaskFailedError) as info:
         ServerModule(Upper(), launcher='local', host='0.0.0.0').start()
     assert isinstance(info.value.__cause__, InvalidArgumentError) and 'security key' in str(info.value.__cause__)
+
+
+@pytest.mark.parametrize('launcher', LAUNCHERS)
+def test_a_server_bound_to_every_interface_publishes_the_advertised_host(started, launcher):
+    # any address of this machine reaches a server bound to 0.0.0.0: 127.0.0.2 stands for the
+    # address other machines would use
+    with config.temp('advertise_host', '127.0.0.2'):
+        sm = started(ServerModule(Upper(), launcher=launcher, host='0.0.0.0', security_key=True))
+    assert sm._url.startswith('http://127.0.0.2:')
+    from lazyplug.services import get_registry
+    assert get_registry().lookup(sm._impl._module_id).urls == sm._urls
+    assert sm('reached') == 'REACHED'
+
+
+def test_a_server_bound_to_every_interface_is_published_at_the_machines_address(started):
+    from lazyplug.launchers.base import _machine_address
+    sm = started(ServerModule(Upper(), launcher='thread', host='0.0.0.0', security_key=True))
+    assert sm._url.startswith(f'http://{_machine_address()}:')
+    assert sm('reached') == 'REACHED'
+
+
+def test_the_machines_address_is_not_loopback_when_it_has_another(monkeypatch):
+    import socket
+
+    from lazyplug.launchers.base import _machine_address, url_host
+    monkeypatch.setattr(socket, 'getaddrinfo', lambda *a, **k: [
+        (socket.AF_INET, socket.SOCK_STREAM, 6, '', ('127.0.1.1', 0)),  # Debian's /etc/hosts line
+        (socket.AF_INET, socket.SOCK_STREAM, 6, '', ('198.51.100.7', 0))])
+    assert _machine_address() == '198.51.100.7'
+    assert url_host('0.0.0.0') == url_host('::') == '198.51.100.7'
+    assert (url_host('localhost'), url_host('10.1.2.3'), url_host('::1')) == ('127.0.0.1', '10.1.2.3', '[::1]')
 
 
 def raw(url, method, path, body=b'', headers=None):

@@ -393,3 +393,26 @@ def test_importing_lazyplug_loads_neither_sqlite3_nor_json():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == '[]'
+
+
+def test_an_entry_records_the_node_of_its_process_ids_and_keeps_it_through_a_registry(registry):
+    from lazyplug.services import ServiceEntry
+    here = make_entry('here')
+    assert here.node == _process.node_id() and here.to_dict()['node'] == here.node
+    there = ServiceEntry('there', ['http://127.0.0.1:9000'], [os.getpid()], time.time(), node='machine-a/pid:[1]')
+    registry.publish(there)
+    assert registry.lookup('there').node == 'machine-a/pid:[1]'
+
+
+def test_an_entry_written_without_a_node_has_an_unknown_one():
+    from lazyplug.services import ServiceEntry
+    old = {'module_id': 'm', 'urls': ['http://127.0.0.1:9000'], 'pids': [1], 'started': 0.0, 'name': 'x',
+           'owner_pid': 1}
+    assert ServiceEntry.from_dict(old).node == ''
+
+
+def test_the_node_id_names_this_kernel_and_pid_namespace():
+    if os.path.exists('/proc/sys/kernel/random/boot_id'):
+        with open('/proc/sys/kernel/random/boot_id') as f:
+            assert _process.node_id() == f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
+    assert _process.node_id()

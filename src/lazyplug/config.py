@@ -207,6 +207,8 @@ config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE'
 config.add('cache_dir', str, '', 'directory of the sqlite and file caches (default: <home>/cache)')
 config.add('registry', str, '', 'the service registry URL: memory://, sqlite:///path, or a scheme a plugin adds '
            '(default: sqlite:///<home>/services.sqlite)')
+config.add('advertise_host', str, '', 'the host name or address in the URLs of services bound to every interface '
+           "(host='0.0.0.0'), for other machines (default: this machine's address)")
 config.add('start_timeout', float, 60.0, 'seconds a launcher waits for a service to answer its health check',
            parse=float)
 config.add('max_request_bytes', int, 16 * 1024 * 1024, 'the largest request body a served module accepts',

@@ -89,6 +89,46 @@ class ServiceRegistryContract:
         registry.remove('never published')
         assert registry.list() == []
 
+    @staticmethod
+    def removed_method(registry: Any) -> Any:
+        """The registry's optional ``removed`` method; a test of it is skipped for a registry without one."""
+        method = getattr(registry, 'removed', None)
+        if method is None:
+            pytest.skip(f'{type(registry).__name__} has no removed() (optional: a missing entry then counts as '
+                        'removed)')
+        return method
+
+    def test_a_removed_entry_is_known_as_removed(self, registry: Any) -> None:
+        removed = self.removed_method(registry)
+        registry.publish(make_entry('gone'))
+        registry.publish(make_entry('kept'))
+        assert not removed('gone')
+        registry.remove('gone')
+        assert removed('gone')
+        assert not removed('kept')
+
+    def test_an_id_never_published_is_not_removed(self, registry: Any) -> None:
+        removed = self.removed_method(registry)
+        registry.remove('never published')
+        assert not removed('never published')
+
+    def test_publishing_again_forgets_the_removal(self, registry: Any) -> None:
+        removed = self.removed_method(registry)
+        registry.publish(make_entry('m1'))
+        registry.remove('m1')
+        registry.publish(make_entry('m1'))
+        assert not removed('m1')
+        assert registry.lookup('m1') is not None
+
+    def test_an_entry_of_ended_processes_is_not_removed(self, registry: Any) -> None:
+        removed = self.removed_method(registry)
+        ended = subprocess.Popen([sys.executable, '-c', 'pass'])
+        ended.wait()
+        registry.publish(make_entry('ended', pids=[ended.pid], owner_pid=ended.pid))
+        registry.lookup('ended')  # a registry may drop it as dead here: that is no removal
+        registry.list()
+        assert not removed('ended')
+
     def test_the_registry_keeps_its_own_copy_of_an_entry(self, registry: Any) -> None:
         entry = make_entry('m1', urls=['http://127.0.0.1:8001'])
         registry.publish(entry)

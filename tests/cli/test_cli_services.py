@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import pytest
 from cli_helpers import assert_gone, cli_env
 
 
@@ -145,32 +146,39 @@ def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_
         proc.stderr.close()
 
 
-def test_a_service_is_here_when_its_urls_name_this_machine():
+def test_a_service_is_here_when_its_node_is_this_processs():
     from lazyplug.cli.services import runs_here
     from lazyplug.services import ServiceEntry
+    from lazyplug.services._process import node_id
 
-    def entry(*urls):
-        return ServiceEntry('m', list(urls), [1], 0.0)
+    def entry(node, url='http://127.0.0.1:8000'):
+        return ServiceEntry('m', [url], [1], 0.0, node=node)
 
-    assert runs_here(entry('http://127.0.0.1:8000', 'http://localhost:8001', 'http://[::1]:8002'))
-    assert not runs_here(entry('http://127.0.0.1:8000', 'http://203.0.113.7:8000'))  # TEST-NET-3: elsewhere
-    assert not runs_here(entry())
+    assert runs_here(entry(None))  # made here: this process's node
+    assert runs_here(entry(node_id(), 'http://203.0.113.7:8000'))  # published at an address of its machine
+    assert not runs_here(entry('another-boot-id/pid:[4026531836]'))  # loopback, but of another machine
+    assert not runs_here(entry(''))  # unknown: an entry of an older lazyplug
 
 
-def test_stop_never_signals_local_processes_for_a_service_of_another_machine(run, home):
-    # a registry shared by machines: the entry's process ids are those of the other machine
+@pytest.mark.parametrize('node, said', [
+    ('another-boot-id/pid:[4026531836]', 'it runs on another machine (http://127.0.0.1:40000)'),
+    ('', 'its entry does not say which machine it runs on'),
+])
+def test_stop_never_signals_local_processes_for_a_service_of_another_or_an_unknown_machine(run, home, node, said):
+    # a registry shared by machines: the entry's process ids are those of the other machine, and its
+    # loopback URL looks like one of this machine's
     bystander = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])
     try:
         from lazyplug.services import ServiceEntry
         from lazyplug.services.sqlite import SqliteRegistry
         url = f'sqlite://{home}/shared.sqlite'
         registry = SqliteRegistry(url)
-        registry.publish(ServiceEntry('elsewhere0001', ['http://203.0.113.7:8000'], [bystander.pid], time.time(),
-                                      'remote', bystander.pid))
+        registry.publish(ServiceEntry('elsewhere0001', ['http://127.0.0.1:40000'], [bystander.pid], time.time(),
+                                      'remote', bystander.pid, node=node))
         registry.close()
         result = run('stop', 'elsewhere', '--registry', url, '--timeout', '0')
         assert result.returncode == 0, result.stderr
-        assert 'removed remote (elsewhere000) from the registry; it runs on another machine' in result.stdout
+        assert f'removed remote (elsewhere000) from the registry; {said}' in result.stdout
         assert bystander.poll() is None
         assert run('ps', '--registry', url).stdout.startswith('no services are running')
     finally:

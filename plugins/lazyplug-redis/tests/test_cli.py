@@ -7,8 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
+import uuid
 
+import psutil
 import pytest
+import redis
 from lazyplug.services import _process
 
 from conftest import child_env, wait_until
@@ -23,8 +27,7 @@ class Shout(lazyplug.ModuleBase):
 app = lazyplug.ServerModule(Shout(name='shout'))
 
 # the same service deployed twice, from two processes (or machines): one module id
-shared = lazyplug.ServerModule(Shout(name='shared'))
-shared._impl.__dict__['_module_id'] = 'the-shared-shout'
+shared = lazyplug.ServerModule(Shout(name='shared'), id='the-shared-shout')
 '''
 
 
@@ -35,8 +38,12 @@ def app_dir(tmp_path):
 
 
 @pytest.fixture
-def url(registry_url):
-    return registry_url + '&ttl=1'
+def url(request, prefix):
+    if 'own_redis' in request.fixturenames:
+        # a test that makes Redis lose its data: its own server, and renewals 200 s apart, so that
+        # what brings the entry back within the test is the serving command, never a renewal
+        return f'{request.getfixturevalue("own_redis").url}?prefix={prefix}&ttl=600'
+    return f'{request.getfixturevalue("redis_server").url}?prefix={prefix}&ttl=1'
 
 
 @pytest.fixture
@@ -101,6 +108,33 @@ def test_another_process_lists_calls_and_stops_a_service_served_through_redis(ru
     assert listed(run) == []
 
 
+@pytest.mark.parametrize('loss', ['flushall', 'restart'])
+def test_a_service_keeps_serving_when_redis_loses_its_entry_and_stop_still_stops_it(run, serving, own_redis, loss):
+    proc = serving()
+    [entry] = listed(run)
+    if loss == 'flushall':
+        client = redis.Redis.from_url(own_redis.url)
+        client.flushall()
+        client.close()
+    else:
+        own_redis.restart()  # empty, on the same port
+    wait_until(lambda: [e['module_id'] for e in listed(run)] == [entry['module_id']],
+               what='the lost entry to be published again')
+    assert proc.poll() is None
+    [again] = listed(run)
+    assert (again['owner_pid'], again['urls'], again['pids']) == (entry['owner_pid'], entry['urls'], entry['pids'])
+    assert run('call', entry['module_id'][:8], '"back"').stdout == '"BACK!"\n'
+
+    stopped = run('stop', entry['module_id'][:8])
+    assert stopped.returncode == 0, stopped.stderr
+    assert proc.wait(30) == 0
+    out, err = proc.communicate()
+    assert 'every service has stopped; exiting' in out
+    assert 'went missing from' in err and 'publishing it again' in err
+    wait_until(lambda: gone(entry['pids']), what="the stopped service's processes to end")
+    assert listed(run) == []
+
+
 def test_a_killed_deployers_entry_expires_in_redis(run, serving, raw, prefix):
     proc = serving()
     [entry] = listed(run)
@@ -122,12 +156,43 @@ def test_a_frozen_deployer_is_not_listed_for_long(run, serving):
     wait_until(lambda: listed(run) == [], what='the frozen deployer\'s entry to expire')
 
 
-def test_a_second_deployment_of_the_same_module_id_is_refused(run, serving):
+def processes_marked(mark):
+    """The live processes started with ``RUN_MARK=mark`` in their environment, wherever they were reparented."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get('RUN_MARK') == mark and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            pass
+    return found
+
+
+def test_a_second_deployment_of_the_same_module_id_is_refused_and_leaves_nothing_running(run, serving, app_dir, url):
     first = serving('app.py:shared')
-    second = run('update', 'app.py:shared', '--serve')
-    assert second.returncode == 1
+    mark = uuid.uuid4().hex
+    second = subprocess.run([sys.executable, '-m', 'lazyplug', 'update', 'app.py:shared', '--serve', '--registry', url],
+                            cwd=app_dir, env=child_env(RUN_MARK=mark), capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert 'failed: ServiceConflictError: ' in second.stderr
     assert "'the-shared-shout'" in second.stderr and 'is already served at' in second.stderr
     assert f'by process {first.pid}' in second.stderr
+    assert 'serving ' not in second.stdout
+    wait_until(lambda: not processes_marked(mark), what="the refused deployment's processes to end")
     [entry] = listed(run)
     assert entry['module_id'] == 'the-shared-shout' and entry['owner_pid'] == first.pid
     assert run('call', 'the-shared', '"still"').stdout == '"STILL!"\n'
+
+
+def test_stop_never_signals_this_machines_processes_for_a_service_of_another_machine(run, url, sleeper):
+    # machine A published a loopback URL and its own process ids; here, on machine B, the same
+    # numbers are unrelated processes (the sleeper stands for one)
+    from lazyplug.services import ServiceEntry, get_registry
+    registry = get_registry(url)
+    registry.publish(ServiceEntry('machineA0001', ['http://127.0.0.1:40000'], [sleeper.pid], time.time(), 'remote',
+                                  sleeper.pid, node='machine-a-boot-id/pid:[4026531836]'))
+    result = run('stop', 'machineA', '--timeout', '0.5')
+    assert result.returncode == 0, result.stderr
+    assert 'removed remote (machineA0001) from the registry; it runs on another machine' in result.stdout
+    assert sleeper.poll() is None
+    assert listed(run) == []

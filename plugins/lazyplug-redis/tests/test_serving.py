@@ -56,9 +56,8 @@ def test_stopping_the_deployer_found_in_the_registry_stops_its_service_and_its_e
 
 
 def test_the_entry_of_a_killed_deployer_expires_for_other_machines(registry, deployer, monkeypatch):
-    from lazyplug_redis import registry as module
     proc, module_id = deployer
-    monkeypatch.setattr(module, '_node', 'another-machine/pid:[1]')  # pids of this machine mean nothing there
+    monkeypatch.setattr(_process, '_node', 'another-machine/pid:[1]')  # pids of this machine mean nothing there
     assert registry.lookup(module_id) is not None
     proc.kill()
     proc.wait()

@@ -11,11 +11,12 @@ import pytest
 from lazyplug import config, plugins
 from lazyplug.contract_tests import make_entry
 from lazyplug.errors import ConfigError
+from lazyplug.services._process import node_id
 
 from conftest import child_env
 from lazyplug_redis import registry as registry_module
 from lazyplug_redis.connection import redact, split_options
-from lazyplug_redis.registry import RedisRegistry, _dead_here, node_id
+from lazyplug_redis.registry import RedisRegistry, _dead_here
 
 
 @pytest.mark.parametrize('url, shown', [
@@ -45,13 +46,6 @@ def test_an_unknown_parameter_is_named_with_the_valid_ones():
         split_options('redis://h/0?colour=red', {'ttl': float}, 'a test')
 
 
-def test_the_node_id_names_this_kernel_and_pid_namespace():
-    if os.path.exists('/proc/sys/kernel/random/boot_id'):
-        with open('/proc/sys/kernel/random/boot_id') as f:
-            assert node_id() == f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
-    assert node_id() == node_id()
-
-
 def test_a_record_is_dead_here_only_if_published_on_this_node_by_a_process_that_is_gone():
     gone = subprocess.Popen([sys.executable, '-c', 'pass'])
     gone.wait()
@@ -59,6 +53,9 @@ def test_a_record_is_dead_here_only_if_published_on_this_node_by_a_process_that_
     assert not _dead_here({'node': node_id(), 'publisher': me})
     assert _dead_here({'node': node_id(), 'publisher': [gone.pid, None]})
     assert not _dead_here({'node': 'elsewhere', 'publisher': [gone.pid, None]})
+    # the entry's node says where its pids are; the publisher's own is 'publisher_node'
+    assert _dead_here({'node': 'elsewhere', 'publisher_node': node_id(), 'publisher': [gone.pid, None]})
+    assert not _dead_here({'node': node_id(), 'publisher_node': 'elsewhere', 'publisher': [gone.pid, None]})
     for malformed in (None, 'x', [gone.pid], ['x', None]):
         assert not _dead_here({'node': node_id(), 'publisher': malformed})
 

@@ -170,11 +170,11 @@ def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]
 
 
 def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
-    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` left the registry: removed
-    by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its processes
-    ended on their own (a failure: exit code 1 once nothing is left to serve)."""
-    from ..services._process import alive
-    from .services import runs_here
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` has ended: removed from
+    the registry by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its
+    processes ended on their own (a failure: exit code 1 once nothing is left to serve). An entry
+    that is merely missing, not removed (a Redis restarted empty, say), is published again, and
+    the service keeps running."""
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
@@ -189,25 +189,44 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
         time.sleep(SERVE_POLL)
         for module_id, entry in list(remaining.items()):
             try:
-                gone = registry.lookup(module_id) is None
+                fate = _fate(registry, entry)
             except ServiceError as exc:  # the registry may come back: keep serving
                 if not warned:
                     click.echo(f'lazyplug: warning: {exc}', err=True)
                     warned = True
                 continue
-            if gone:
-                del remaining[module_id]
-                ended = runs_here(entry) and not any(alive(pid) for pid in entry.pids)
-                owners[module_id]._on_stop()
-                if ended:
-                    crashed.append(f'{entry.name} ({module_id[:12]})')
-                    click.echo(f'{entry.name} ({module_id[:12]}): its processes {entry.pids} ended on their own',
-                               err=True)
-                else:
-                    click.echo(f'{entry.name} ({module_id[:12]}) was stopped')
+            if fate is None:
+                continue
+            del remaining[module_id]
+            owners[module_id]._on_stop()
+            if fate == 'crashed':
+                crashed.append(f'{entry.name} ({module_id[:12]})')
+                click.echo(f'{entry.name} ({module_id[:12]}): its processes {entry.pids} ended on their own',
+                           err=True)
+            else:
+                click.echo(f'{entry.name} ({module_id[:12]}) was stopped')
     if crashed:
         raise Failure(f'served services ended on their own: {", ".join(crashed)}')
     click.echo('every service has stopped; exiting')
+
+
+def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
+    """What became of ``entry``, served by this process: None while it is in the registry (or was
+    lost from it without a removal: it is published again), 'crashed' when its processes have
+    ended, 'stopped' when ``lazyplug stop`` removed it."""
+    from ..services._process import alive
+    from .services import runs_here
+    if registry.lookup(entry.module_id) is not None:
+        return None
+    if runs_here(entry) and not any(alive(pid) for pid in entry.pids):
+        return 'crashed'
+    removed = getattr(registry, 'removed', None)  # optional: a registry without it has no lost entries
+    if removed is None or removed(entry.module_id):
+        return 'stopped'
+    click.echo(f'lazyplug: {entry.name} ({entry.module_id[:12]}) went missing from {registry.url} without '
+               'being stopped (the registry lost its data?); publishing it again', err=True)
+    registry.publish(entry)
+    return None
 
 
 @click.command('update')

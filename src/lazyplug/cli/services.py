@@ -111,27 +111,12 @@ def _signal(pid: int, sig: signal.Signals) -> None:
 
 
 def runs_here(entry: ServiceEntry) -> bool:
-    """Whether ``entry``'s processes run on this machine, so that its process ids mean something
-    here: every URL's host is a loopback address or an address of this machine (a registry such
-    as Redis may be shared by several machines)."""
-    import ipaddress
-    import socket
-    from urllib.parse import urlsplit
-    here = {'localhost', socket.gethostname()}
-    try:
-        here.update(str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None))
-    except OSError:
-        pass
-    for url in entry.urls:
-        host = urlsplit(url).hostname or ''
-        try:
-            if ipaddress.ip_address(host).is_loopback:
-                continue
-        except ValueError:
-            pass
-        if host not in here:
-            return False
-    return bool(entry.urls)
+    """Whether ``entry``'s process ids are those of this machine (and process-id namespace), so
+    that they may be signalled here: its ``node`` is this process's. A registry such as Redis is
+    shared by several machines, whose loopback URLs look alike; an entry without a node (written
+    by an older lazyplug) is never taken for one of this machine."""
+    from ..services._process import node_id
+    return bool(entry.node) and entry.node == node_id()
 
 
 def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> tuple[bool, str]:
@@ -145,6 +130,10 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
     """
     what = f'{entry.name} ({entry.module_id[:12]})'
     registry.remove(entry.module_id)
+    if not entry.node:
+        return True, (f'removed {what} from the registry; its entry does not say which machine it runs on '
+                      f'(written by an older lazyplug), so no process was signalled: its deploying process '
+                      f'{entry.owner_pid} stops it if it watches the registry')
     if not runs_here(entry):
         return True, (f'removed {what} from the registry; it runs on another machine ({", ".join(entry.urls)}), '
                       f'where the process that deployed it stops it')

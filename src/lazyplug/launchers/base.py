@@ -13,7 +13,59 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ['Deployment', 'wait_healthy']
+__all__ = ['Deployment', 'url_host', 'wait_healthy']
+
+_ANY = frozenset({'0.0.0.0', '::', ''})  # bind addresses meaning every interface
+
+
+def url_host(bind_host: str) -> str:
+    """The host to put in the URLs of a server bound to ``bind_host``, for its callers.
+
+    A server bound to every interface (``0.0.0.0``, ``::``) is published at the ``advertise_host``
+    setting (``LAZYPLUG_ADVERTISE_HOST``) if given, else at this machine's address: a
+    non-loopback address of its host name, else the one its traffic leaves by, so that other
+    machines sharing the registry can reach it (loopback when the machine has no other).
+    ``localhost`` is ``127.0.0.1``; an IPv6 address is bracketed.
+    """
+    from ..config import config
+    host = bind_host
+    if bind_host in _ANY:
+        host = str(config['advertise_host']).strip() or _machine_address()
+    elif bind_host == 'localhost':
+        host = '127.0.0.1'
+    return f'[{host}]' if ':' in host and not host.startswith('[') else host
+
+
+def _machine_address() -> str:
+    import ipaddress
+    import socket
+
+    def routable(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split('%')[0])
+        except ValueError:
+            return False
+        return not (ip.is_loopback or ip.is_unspecified or ip.is_link_local)
+
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        infos = []
+    for info in infos:
+        if routable(str(info[4][0])):
+            return str(info[4][0])
+    # no address in the host's name (Debian maps it to 127.0.1.1): the source address of the route
+    # out; connecting a UDP socket sends nothing (192.0.2.1 is TEST-NET-1, routed like any other)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(('192.0.2.1', 9))
+            address = str(probe.getsockname()[0])
+        if routable(address):
+            return address
+    except OSError:
+        pass
+    return '127.0.0.1'
+
 
 _live: set[Deployment] = set()
 _live_lock = threading.Lock()

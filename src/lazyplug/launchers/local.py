@@ -22,7 +22,7 @@ import time
 from ..config import config
 from ..errors import InvalidArgumentError, LaunchError
 from ..serve.process import READY_PREFIX, check_host
-from .base import Deployment, wait_healthy
+from .base import Deployment, url_host, wait_healthy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -238,13 +238,13 @@ class LocalLauncher:
     def launch(self, spec: ServeSpec, replicas: int) -> Deployment:
         import cloudpickle
         check_host(spec.host, spec.security_key)
-        url_host = '127.0.0.1' if spec.host in ('0.0.0.0', '', 'localhost') else spec.host
+        host = url_host(spec.host)  # what callers, on other machines too, reach it at
         children: list[_Child] = []
         first_port = spec.port
         try:
             for index in range(replicas):
                 spec.port = first_port + index if first_port else None  # replicas take the next ports
-                children.append(_Child(cloudpickle.dumps(spec), url_host, spec.pythonpath))
+                children.append(_Child(cloudpickle.dumps(spec), host, spec.pythonpath))
             deadline = time.monotonic() + self.start_timeout
             for child in children:
                 child.wait_ready(deadline, self.start_timeout)

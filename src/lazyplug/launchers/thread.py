@@ -10,7 +10,7 @@ from functools import partial
 from ..config import config
 from ..errors import InvalidArgumentError
 from ..serve.process import bind, check_host, serve
-from .base import Deployment, wait_healthy
+from .base import Deployment, url_host, wait_healthy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class ThreadLauncher:
                 thread.start()
                 servers.append((server, sock))
                 threads.append(thread)
-                urls.append(f'http://127.0.0.1:{sock.getsockname()[1]}')
+                urls.append(f'http://{url_host(spec.host)}:{sock.getsockname()[1]}')
             deadline = time.monotonic() + self.start_timeout
             for url, thread in zip(urls, threads, strict=True):
                 wait_healthy(url, deadline, partial(_why_gone, thread), self.start_timeout,

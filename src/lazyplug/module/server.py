@@ -10,6 +10,7 @@ ServerModule given ``url=`` (or a ``UrlModule``) calls a service that is already
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 import urllib.parse
@@ -39,6 +40,17 @@ def _check_url(url: str) -> str:
     return f'{parts.scheme}://{parts.netloc}'
 
 
+_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]{0,127}')
+
+
+def _check_id(module_id: Any) -> str:
+    if not isinstance(module_id, str) or not _ID.fullmatch(module_id):
+        raise InvalidArgumentError(
+            f'ServerModule id must be a string of 1 to 128 letters, digits, ".", "_" and "-" that starts with a '
+            f'letter or digit (e.g. "digits-classifier"), not {module_id!r}')
+    return module_id
+
+
 def _describe(m: Any) -> str:
     if isinstance(m, ModuleBase):
         return f'{type(m).__name__} {m.name}' if m.name else type(m).__name__
@@ -50,8 +62,8 @@ class _ServerModuleImpl(ModuleBase):
 
     def __init__(self, m: Any, *, pre: Any, post: Any, launcher: Any, port: int | None, host: str,
                  num_replicas: int, security_key: str | None, url: str | None, label: str,
-                 pythonpath: list[str]) -> None:
-        super().__init__()
+                 pythonpath: list[str], module_id: str | None = None) -> None:
+        super().__init__(id=module_id)
         self._m = ActionModule(m) if isinstance(m, FlowBase) else m
         self._pre = pre
         self._post = post
@@ -152,18 +164,30 @@ class ServerModule(ModuleBase):
     ``security_key`` (``True``: generate one) is required of every caller. ``url`` talks to a
     service that is already running instead. ``launcher`` is a launcher name or object;
     ``pythonpath`` (a path or a list) adds places the server process imports from.
+
+    ``id`` is the id the service is published under in the service registry (``lazyplug ps``
+    shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
+    A stable id (``ServerModule(m, id='digits-classifier')``: letters, digits, ``.``, ``_``,
+    ``-``) makes every process, on any machine, that deploys this module publish the same
+    service: while one serves it, another's deploy fails with ``ServiceConflictError`` naming
+    the running one, so it is deployed only once per registry.
     """
 
     def __init__(self, m: Any = None, pre: Any = None, post: Any = None, stream: bool = False,
                  return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
                  url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
-                 host: str = '127.0.0.1') -> None:
+                 host: str = '127.0.0.1', id: str | None = None) -> None:  # noqa: A002 - as ModuleBase's
         super().__init__(return_trace=return_trace)
         if (m is None) == (url is None):
             raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
                                        'running service (one of them)')
         if m is not None and not callable(m):
             raise InvalidArgumentError(f'ServerModule serves a module, flow or callable, not {m!r}')
+        if id is not None:
+            if url is not None:
+                raise InvalidArgumentError(f'ServerModule(url=...) calls a running service and publishes nothing: '
+                                           f'id={id!r} names a service this module deploys (give one of them)')
+            _check_id(id)
         if stream:
             raise InvalidArgumentError('streaming output is not supported by lazyplug servers yet (stream=True)')
         if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
@@ -182,7 +206,7 @@ class ServerModule(ModuleBase):
         self._impl = _ServerModuleImpl(m, pre=pre, post=post, launcher=launcher, port=port, host=host,
                                        num_replicas=num_replicas, security_key=security_key or None,
                                        url=_check_url(url) if url else None, label=label,
-                                       pythonpath=paths)
+                                       pythonpath=paths, module_id=id)
 
     @property
     def _url(self) -> str | None:

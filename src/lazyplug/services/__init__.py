@@ -4,7 +4,8 @@ A registry is made from a URL through the ``lazyplug_service_registry`` hook: ``
 process only) and ``sqlite:///path`` (a file shared by the processes of one machine) are built
 in; the ``registry`` setting (``LAZYPLUG_REGISTRY``) names the default, a SQLite file in
 lazyplug's state directory. An entry records the module's id, its URLs, the serving process's id
-and start time; an entry whose process is gone is ignored and removed.
+and start time; an entry whose process is gone is ignored and removed. A removal is remembered
+for a while (``removed``), so that a service's owner tells a ``lazyplug stop`` from a lost entry.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 
 from ..config import config
 from ..errors import ConfigError, ServiceConflictError
+from . import _process
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,26 +35,43 @@ if TYPE_CHECKING:
             """Every live entry (dead ones are removed), oldest first."""
 
         def remove(self, module_id: str) -> None:
-            """Forget ``module_id``; an unknown id is ignored."""
+            """Forget ``module_id``; an unknown id is ignored. The registry remembers for a while
+            that the id was removed (see ``removed``)."""
 
-__all__ = ['ServiceEntry', 'default_url', 'get_registry']
+        def removed(self, module_id: str) -> bool:
+            """Optional. Whether ``module_id``'s entry was taken out by ``remove()`` (in any process)
+            since it was last published, as far as the registry remembers (at least a minute).
+            False for an id never published and for an entry that merely vanished: dropped as
+            dead, expired, or lost with the registry's data (a Redis restarted empty).
+
+            ``lazyplug update --serve`` tells ``lazyplug stop`` (a removal: stop serving) from a
+            lost entry (keep serving, publish it again) with it; a registry without this method
+            has every missing entry taken for a removal."""
+
+__all__ = ['REMOVALS_KEPT', 'ServiceEntry', 'default_url', 'get_registry']
+
+REMOVALS_KEPT = 3600.0
+"""Seconds the memory and SQLite registries remember that an entry was removed (``removed``)."""
 
 
 class ServiceEntry:
     """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
-    processes), ``started`` (a time.time()), ``name`` (the module's name or type) and
-    ``owner_pid`` (the process that deployed it)."""
+    processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
+    (the process that deployed it) and ``node``: where ``pids`` and ``owner_pid`` are process ids
+    (``_process.node_id()`` of the deploying process; by default this process's). An entry read
+    from an older registry has ``node`` '': unknown, so its processes are never signalled."""
 
-    __slots__ = ('module_id', 'name', 'owner_pid', 'pids', 'started', 'urls')
+    __slots__ = ('module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
 
     def __init__(self, module_id: str, urls: list[str], pids: list[int], started: float, name: str = '',
-                 owner_pid: int = 0) -> None:
+                 owner_pid: int = 0, node: str | None = None) -> None:
         self.module_id = module_id
         self.urls = list(urls)
         self.pids = list(pids)
         self.started = started
         self.name = name
         self.owner_pid = owner_pid
+        self.node = _process.node_id() if node is None else node
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -60,7 +79,7 @@ class ServiceEntry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceEntry:
         return cls(data['module_id'], data['urls'], data['pids'], data['started'], data.get('name', ''),
-                   data.get('owner_pid', 0))
+                   data.get('owner_pid', 0), data.get('node') or '')
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ServiceEntry) and self.to_dict() == other.to_dict()

@@ -4,7 +4,8 @@ A registry records, next to each serving process's id, the process's start time 
 on Linux, field 22 of ``/proc/<pid>/stat``, in clock ticks since boot), so that a process id the
 system has since given to another process does not keep a dead entry alive. Where the start time
 cannot be read (other systems, or an entry written without it) the test falls back to asking
-whether a process with that id exists.
+whether a process with that id exists. Process ids mean something only where they were recorded:
+``node_id`` names that place (a machine and its process-id namespace).
 """
 
 from __future__ import annotations
@@ -17,9 +18,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-__all__ = ['alive', 'any_alive', 'entry_alive', 'stamp', 'start_time', 'start_times']
+__all__ = ['alive', 'any_alive', 'entry_alive', 'node_id', 'stamp', 'start_time', 'start_times']
 
 _PROC = sys.platform.startswith('linux') and os.path.exists('/proc/self/stat')
+_node: str | None = None
+
+
+def node_id() -> str:
+    """This process's machine and process-id namespace: two processes with equal node ids see the
+    same process ids. On Linux the kernel's boot id and the pid namespace; elsewhere the host name."""
+    global _node
+    if _node is None:
+        try:
+            with open('/proc/sys/kernel/random/boot_id') as f:
+                _node = f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
+        except OSError:
+            import socket
+            _node = socket.gethostname()
+    return _node
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from ..errors import ConfigError
-from . import ServiceEntry, _process, conflict_error
+from . import REMOVALS_KEPT, ServiceEntry, _process, conflict_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class MemoryRegistry:
             raise ConfigError(f'{url!r} is not a memory:// registry URL')
         self.url = url
         self._entries: dict[str, dict[str, Any]] = {}  # module id -> the entry's dict and 'pid_starts'
+        self._removed: dict[str, float] = {}  # module id -> when remove() took its entry out
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -44,6 +46,7 @@ class MemoryRegistry:
                 raise conflict_error(self.url, ServiceEntry.from_dict(old), entry)
             self._entries.pop(entry.module_id, None)  # re-published: it is now the newest
             self._entries[entry.module_id] = record
+            self._removed.pop(entry.module_id, None)
 
     def lookup(self, module_id: str) -> ServiceEntry | None:
         with self._locked():
@@ -57,7 +60,16 @@ class MemoryRegistry:
 
     def remove(self, module_id: str) -> None:
         with self._locked():
-            self._entries.pop(module_id, None)
+            now = time.time()
+            if self._entries.pop(module_id, None) is not None:
+                self._removed[module_id] = now
+            for old in [key for key, when in self._removed.items() if now - when > REMOVALS_KEPT]:
+                del self._removed[old]
+
+    def removed(self, module_id: str) -> bool:
+        with self._locked():
+            when = self._removed.get(module_id)
+        return when is not None and time.time() - when <= REMOVALS_KEPT
 
     def list(self) -> list[ServiceEntry]:  # last: in the class body below it, `list` is this method
         with self._locked():

@@ -1,10 +1,12 @@
 """The ``sqlite:///path`` service registry: one SQLite file shared by the processes of this machine.
 
-The file holds one table, ``services``, keyed by module id, each row the entry as JSON (with the
-start times of its processes, see ``_process``). The database is in WAL mode with a busy timeout,
-so that readers do not block the writer; ``publish`` checks and writes in one ``BEGIN IMMEDIATE``
-transaction, so that of two processes publishing the same id at once one wins and the other sees
-its entry. A dead entry is deleted only if it is still the one that was read, never a newer one.
+The file holds two tables: ``services``, keyed by module id, each row the entry as JSON (with
+the start times of its processes, see ``_process``), and ``removed``, when ``remove()`` last took
+each module id's entry out (kept for ``REMOVALS_KEPT`` seconds, forgotten when it is published
+again). The database is in WAL mode with a busy timeout, so that readers do not block the
+writer; ``publish`` checks and writes in one ``BEGIN IMMEDIATE`` transaction, so that of two
+processes publishing the same id at once one wins and the other sees its entry. A dead entry is
+deleted only if it is still the one that was read, never a newer one.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import os
 import re
 import sqlite3
 import threading
+import time
 
 from ..errors import ConfigError, ServiceError
-from . import ServiceEntry, _process, conflict_error
+from . import REMOVALS_KEPT, ServiceEntry, _process, conflict_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ class SqliteRegistry:
                 conn.execute('PRAGMA journal_mode = WAL')
                 conn.execute('PRAGMA synchronous = NORMAL')
                 conn.execute('CREATE TABLE IF NOT EXISTS services (module_id TEXT PRIMARY KEY, entry TEXT NOT NULL)')
+                conn.execute('CREATE TABLE IF NOT EXISTS removed (module_id TEXT PRIMARY KEY, at REAL NOT NULL)')
             except BaseException:
                 conn.close()
                 raise
@@ -161,6 +165,7 @@ class SqliteRegistry:
             # a delete and an insert, not an update: the entry becomes the newest row
             conn.execute('DELETE FROM services WHERE module_id = ?', (entry.module_id,))
             conn.execute('INSERT INTO services (module_id, entry) VALUES (?, ?)', (entry.module_id, text))
+            conn.execute('DELETE FROM removed WHERE module_id = ?', (entry.module_id,))
 
         self._run(publish, write=True)
 
@@ -176,7 +181,20 @@ class SqliteRegistry:
         return None
 
     def remove(self, module_id: str) -> None:
-        self._run(lambda conn: conn.execute('DELETE FROM services WHERE module_id = ?', (module_id,)))
+        now = time.time()
+
+        def remove(conn: sqlite3.Connection) -> None:
+            conn.execute('INSERT OR REPLACE INTO removed (module_id, at) SELECT module_id, ? FROM services '
+                         'WHERE module_id = ?', (now, module_id))
+            conn.execute('DELETE FROM services WHERE module_id = ?', (module_id,))
+            conn.execute('DELETE FROM removed WHERE at < ?', (now - REMOVALS_KEPT,))
+
+        self._run(remove, write=True)
+
+    def removed(self, module_id: str) -> bool:
+        row = self._run(lambda conn: conn.execute('SELECT at FROM removed WHERE module_id = ?',
+                                                  (module_id,)).fetchone())
+        return row is not None and time.time() - row[0] <= REMOVALS_KEPT
 
     def _forget(self, rows: list[tuple[str, str]]) -> None:
         """Delete dead rows, each only if it still holds the entry that was read (not a newer one)."""

@@ -4,8 +4,8 @@ Layout, under the key prefix (the ``prefix`` URL parameter or ``redis_prefix`` s
 ``lazyplug:`` by default):
 
 * ``<prefix>service:<module id>``: a hash of ``owner`` (who published it: a token of the owner's
-  machine and process id) and ``entry`` (the entry as JSON, with the publishing process's machine,
-  process id and start time), with a time-to-live (``ttl``, 10 s by default);
+  machine and process id) and ``entry`` (the entry as JSON, with its ``node``, and the publishing
+  process's machine, process id and start time), with a time-to-live (``ttl``, 10 s by default);
 * ``<prefix>services``: a sorted set of the published module ids, for ``list``;
 * ``<prefix>removed:<module id>``: after ``remove``, who owned the entry, for a while, so that the
   owner's renewal does not bring back an entry another process removed.
@@ -29,6 +29,7 @@ from typing import cast
 from lazyplug.config import config
 from lazyplug.errors import ServiceError
 from lazyplug.services import ServiceEntry, _process, conflict_error
+from lazyplug.services._process import node_id
 
 from . import settings
 from .connection import guarded, make_client, redact, split_options
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     T = TypeVar('T')
 
-__all__ = ['RedisRegistry', 'node_id']
+__all__ = ['RedisRegistry']
 
 _PUBLISH = '''
 local owner = redis.call('HGET', KEYS[1], 'owner')
@@ -111,22 +112,6 @@ TOMBSTONE_TTLS = 10
 """A removal is remembered for this many entry lifetimes (its owner's renewal stops well within that)."""
 
 
-_node: str | None = None
-
-
-def node_id() -> str:
-    """This process's machine and process-id namespace: two processes with equal node ids see the
-    same process ids. On Linux the kernel's boot id and the pid namespace; elsewhere the host name."""
-    global _node
-    if _node is None:
-        try:
-            with open('/proc/sys/kernel/random/boot_id') as f:
-                _node = f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
-        except OSError:
-            _node = socket.gethostname()
-    return _node
-
-
 def _parse_prefix(text: str) -> str:
     if not text:
         raise ValueError('expected a non-empty key prefix')
@@ -138,7 +123,8 @@ def _load(raw: bytes) -> tuple[ServiceEntry, dict[str, Any]] | None:
     try:
         record = json.loads(raw)
         entry = ServiceEntry.from_dict(record)
-        if not (isinstance(entry.module_id, str) and all(isinstance(u, str) for u in entry.urls)
+        if not (isinstance(entry.module_id, str) and isinstance(entry.node, str)
+                and all(isinstance(u, str) for u in entry.urls)
                 and all(isinstance(p, int) for p in entry.pids) and isinstance(entry.started, (int, float))):
             return None
         return entry, record
@@ -149,7 +135,9 @@ def _load(raw: bytes) -> tuple[ServiceEntry, dict[str, Any]] | None:
 def _dead_here(record: dict[str, Any]) -> bool:
     """Whether the process that published ``record`` ran on this machine and is gone."""
     publisher = record.get('publisher')
-    if record.get('node') != node_id() or not isinstance(publisher, list) or len(publisher) != 2:
+    # 'publisher_node': where the publisher ran; records of older versions have it as 'node' alone
+    if record.get('publisher_node', record.get('node')) != node_id() or not isinstance(publisher, list) \
+            or len(publisher) != 2:
         return False
     pid, started = publisher
     return isinstance(pid, int) and not _process.alive(pid, started if isinstance(started, int) else None)
@@ -203,7 +191,7 @@ class RedisRegistry:
 
     # -- the registry ------------------------------------------------------------------------------
     def publish(self, entry: ServiceEntry) -> None:
-        record = {**entry.to_dict(), 'host': socket.gethostname(), 'node': node_id(),
+        record = {**entry.to_dict(), 'host': socket.gethostname(), 'publisher_node': node_id(),
                   'publisher': [os.getpid(), _process.start_time(os.getpid())]}
         owned: Owned = (self._owner(entry.owner_pid), json.dumps(record).encode(), float(entry.started))
         replace = b'0'
@@ -236,6 +224,13 @@ class RedisRegistry:
     def remove(self, module_id: str) -> None:
         self._renewer.discard(module_id)
         self._remove([module_id], f'removing {module_id!r}')
+
+    def removed(self, module_id: str) -> bool:
+        """Whether ``remove()`` took ``module_id``'s entry out (word of it is kept ``10 x ttl``), rather
+        than the entry expiring or being lost with Redis's data."""
+        key = self._keys(module_id)[2]
+        return bool(self._call(f'asking whether {module_id!r} was removed',
+                               lambda: cast('int', self._client.exists(key))))
 
     def _remove(self, module_ids: list[str], what: str = 'removing entries at exit') -> None:
         """Remove the entries of ``module_ids`` in one round trip, leaving word of who owned them."""
