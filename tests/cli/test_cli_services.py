@@ -114,6 +114,19 @@ def test_stop_and_call_refuse_unknown_ids_and_bad_input(run):
     assert down.returncode == 1 and 'Error:' in down.stderr and 'Traceback' not in down.stderr
 
 
+def test_an_empty_or_blank_id_names_no_service(run, serving):
+    # every id starts with '': `lazyplug stop "$ID"` with ID unset must not stop the only service
+    proc, _ = serving()
+    for ident in ('', '  '):
+        for args in (('stop', ident), ('call', ident, '"x"')):
+            refused = run(*args)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert 'the service id is empty' in refused.stderr
+    [entry] = json.loads(run('ps', '--json').stdout)
+    assert entry['owner_pid'] == proc.pid and proc.poll() is None
+    assert run('call', entry['module_id'], '"still up"').stdout == '"STILL UP"\n'
+
+
 def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_own(run, app_dir, home):
     # as a cluster client may do when it connects (ray.init installs a SIGTERM handler that exits)
     (app_dir / 'grabby.py').write_text(textwrap.dedent('''

@@ -50,7 +50,11 @@ def _age(started: float) -> str:
 
 
 def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> ServiceEntry:
-    """The one live entry whose module id starts with ``ident``; none or several is a usage error."""
+    """The one live entry whose module id starts with ``ident``; none or several, or a blank
+    ``ident`` (which every id starts with: ``stop "$ID"`` with ID unset), is a usage error."""
+    if not ident.strip():
+        raise click.BadParameter('the service id is empty; give an id (or its beginning), see `lazyplug ps`',
+                                 param_hint=param)
     entries = registry.list()
     matches = [e for e in entries if e.module_id.startswith(ident)]
     if len(matches) == 1:
