@@ -84,6 +84,16 @@ def test_on_a_terminal_update_shows_a_live_progress_display(app_dir, home):
     assert code == 0 and '\x1b[' not in out and ' done' not in out
 
 
+def test_progress_shows_when_standard_error_is_a_terminal_though_the_output_is_piped(app_dir, home, tmp_path):
+    # as with `lazyplug update ... | tee log`: the progress is drawn on standard error, the terminal
+    with open(tmp_path / 'out.txt', 'w') as out:
+        code, terminal = run_in_terminal('update', 'app.py:app', cwd=app_dir, home=home, stdout=out)
+    assert code == 0, terminal
+    assert '\x1b[' in terminal and 'eval\x1b[0m done' in terminal
+    printed = (tmp_path / 'out.txt').read_text()
+    assert 'deployed ' in printed and '\x1b[' not in printed
+
+
 SLOW = '''
 import time
 import lazyplug

@@ -1,7 +1,7 @@
 """Built-in plugin: the progress of ``update()``, phase by phase and task by task.
 
 It is on while the ``progress`` setting is (``LAZYPLUG_PROGRESS=1``; ``lazyplug update`` turns it on
-when its output is a terminal, or with ``--progress``), and registered only then: an update pays
+when standard error is a terminal, or with ``--progress``), and registered only then: an update pays
 nothing for it when it is off. On a terminal it draws a live display (rich): a bar per phase, a
 row per running task, and items done / total for an evaluation; otherwise it writes plain lines
 to standard error: one when a phase starts and ends, one when a task ends, with timings.
@@ -145,8 +145,8 @@ class _Shown:
     def enter(self) -> _Lines | _Live:
         with self.lock:
             if self.display is None:
-                live = sys.stderr.isatty() and sys.stdout.isatty()
-                self.display = _Live() if live else _Lines()
+                # drawn on standard error: whether stdout is piped (`| tee log`) does not matter
+                self.display = _Live() if sys.stderr.isatty() else _Lines()
                 self.display.start()
             self.depth += 1
             return self.display

@@ -91,8 +91,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
                           'file in LAZYPLUG_HOME.'),
         click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task on standard error (default: when the output '
-                          'is a terminal, or LAZYPLUG_PROGRESS=1).'),
+                     help='Show the progress of each phase and task on standard error (default: when standard '
+                          'error is a terminal, or LAZYPLUG_PROGRESS=1).'),
     ]):
         command = option(command)
     return command
@@ -115,8 +115,9 @@ def _apply_settings(launcher: str | None, registry: str | None, progress: bool |
             raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
         config['launcher'] = launcher.strip()
     found = apply_registry(registry)
-    # unless told, progress shows on a terminal, or where LAZYPLUG_PROGRESS=1 asks for it
-    config['progress'] = (config['progress'] or sys.stdout.isatty()) if progress is None else progress
+    # unless told, progress shows where it is drawn, standard error, when that is a terminal (output
+    # piped to a file or `tee` still leaves the progress on the screen), or where LAZYPLUG_PROGRESS=1 asks
+    config['progress'] = (config['progress'] or sys.stderr.isatty()) if progress is None else progress
     from ..plugins import apply_settings
     apply_settings()
     return found
