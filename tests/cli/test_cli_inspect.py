@@ -224,6 +224,18 @@ def test_tree_mermaid_is_a_top_down_graph_with_an_edge_per_child(run):
     ]
 
 
+def test_tree_mermaid_names_a_function_once_as_a_function(run):
+    result = run('tree', 'app.py:flow', '--format', 'mermaid')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        '    n0{{"flow Pipeline"}}',
+        '    n1(["function double"])',
+        '    n0 --> n1',
+        '    n2(["function double"])',
+        '    n0 --> n2',
+    ]
+
+
 def test_tree_of_a_package_module_target(run, app_dir):
     (app_dir / 'pkg').mkdir()
     (app_dir / 'pkg' / '__init__.py').write_text('')
