@@ -144,6 +144,16 @@ def test_eval_reads_json_lines_and_writes_the_outputs_in_order(run, app_dir):
     assert (piped.returncode, piped.stdout) == (0, '"XX!"\n"YY!"\n'), piped.stderr
 
 
+def test_eval_refuses_an_out_file_it_cannot_write_before_deploying(run, app_dir, home):
+    (app_dir / 'inputs.jsonl').write_text('"a"\n')
+    missing = app_dir / 'no' / 'such' / 'o.jsonl'
+    refused = run('eval', 'app.py:app', '--evalset', 'inputs.jsonl', '--out', str(missing), '--progress')
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f'the folder {missing.parent} of' in refused.stderr and 'does not exist' in refused.stderr
+    assert 'server:' not in refused.stderr and not (home / 'services.sqlite').exists()  # nothing was deployed
+    assert run('eval', 'app.py:app', '--evalset', 'inputs.jsonl', '--out', str(app_dir)).returncode == 2
+
+
 def test_eval_refuses_a_line_that_is_not_json_and_reports_a_failing_item(run, app_dir):
     (app_dir / 'bad.jsonl').write_text('"a"\nnot json\n')
     result = run('eval', 'app.py:plain', '--evalset', 'bad.jsonl')

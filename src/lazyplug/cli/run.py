@@ -264,17 +264,30 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
                                          f'{exc}', param_hint="'--evalset'") from None
 
 
+def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
+    """--out, checked up front rather than opened lazily: a file that cannot be written is a usage error
+    before anything is deployed, and a failed evaluation leaves no empty file behind."""
+    if path != '-':
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise click.BadParameter(f'the folder {folder} of {path!r} does not exist', ctx, param)
+        if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+            raise click.BadParameter(f'{path!r} cannot be written (no permission)', ctx, param)
+    return path
+
+
 @click.command('eval')
 @traceback_option
 @click.argument('target')
 @click.option('--evalset', 'evalset', required=True, type=click.File('r'), metavar='FILE',
               help='The inputs, one JSON value per line ("-": standard input); an object is passed as keyword '
                    'arguments.')
-@click.option('--out', type=click.File('w'), default='-', metavar='FILE',
+@click.option('--out', type=click.Path(dir_okay=False, writable=True, allow_dash=True), default='-', metavar='FILE',
+              callback=_writable_out,
               help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
                    'output). Values JSON cannot hold are written as their repr.')
 @_run_options
-def eval_command(target: str, evalset: TextIO, out: TextIO, workers: int | None, launcher: str | None,
+def eval_command(target: str, evalset: TextIO, out: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
     """Deploy TARGET, call it on every input of --evalset (concurrently), and write its outputs.
 
@@ -292,6 +305,6 @@ def eval_command(target: str, evalset: TextIO, out: TextIO, workers: int | None,
             root.update(mode='eval', recursive=False)
         except Exception as exc:
             raise failure(exc, f'evaluation of {target} failed: ') from exc
-        for output in root.eval_result:
-            out.write(json.dumps(output, default=repr) + '\n')
-        out.flush()
+        lines = [json.dumps(output, default=repr) + '\n' for output in root.eval_result]
+        with click.open_file(out, 'w') as stream:
+            stream.writelines(lines)
