@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from cli_helpers import APP, cli_env, needs_demo
+from cli_helpers import APP, cli_env, needs_demo, skip_without_demo
 
 from lazyplug import hookimpl, plugins
 from lazyplug.errors import PluginWarning
@@ -294,3 +294,9 @@ def test_ctrl_c_in_any_command_exits_130_not_with_the_code_of_a_failure():
     result = CliRunner().invoke(make_cli(), ['slow'])
     assert result.exit_code == 130
     assert 'interrupted' in result.output and 'Aborted' not in result.output
+
+
+def test_the_tests_needing_the_demo_distributions_fail_under_ci_when_they_are_missing():
+    assert skip_without_demo(installed=False, environ={}) is True
+    assert skip_without_demo(installed=False, environ={'CI': 'true'}) is False
+    assert skip_without_demo(installed=True, environ={}) is False
