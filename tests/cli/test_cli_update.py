@@ -56,10 +56,22 @@ def test_update_with_the_thread_launcher_and_a_memory_registry(run):
     assert 'deployed Upper up served by ServerModule at http://127.0.0.1:' in result.stdout
 
 
-def test_an_unknown_launcher_fails_the_update_naming_it(run):
-    result = run('update', 'app.py:app', '--launcher', 'nowhere', '--mode', 'server')
-    assert result.returncode == 1
-    assert "no installed plugin provides the launcher 'nowhere'" in result.stderr
+def test_an_unknown_launcher_is_a_usage_error_before_anything_runs(run):
+    result = run('update', 'app.py:app', '--launcher', 'nowhere', '--progress')
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no installed plugin provides the launcher 'nowhere' (built in: local, thread" in result.stderr
+    assert result.stdout == '' and 'train:' not in result.stderr  # not even the tree: nothing ran
+    from_env = run('eval', 'app.py:app', '--evalset', '-', input='"x"\n', LAZYPLUG_LAUNCHER='nowhere')
+    assert from_env.returncode == 2 and "'nowhere'" in from_env.stderr
+
+
+@pytest.mark.parametrize('workers', ['0', 'abc', '-1'])
+def test_a_bad_workers_setting_is_a_usage_error_before_anything_runs(run, workers):
+    result = run('update', 'app.py:app', LAZYPLUG_WORKERS=workers)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"LAZYPLUG_WORKERS={workers!r} is not valid for setting 'workers'" in result.stderr
+    assert result.stdout == ''
+    assert run('update', 'app.py:app', '--workers', workers).returncode == 2
 
 
 def test_update_with_progress_writes_a_line_per_phase_and_task(run):

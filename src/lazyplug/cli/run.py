@@ -109,11 +109,35 @@ def apply_registry(registry: str | None) -> ServiceRegistry:
         raise click.BadParameter(str(exc), param_hint="'--registry' / LAZYPLUG_REGISTRY") from None
 
 
+def _check_launcher(name: str) -> None:
+    """A launcher no plugin provides is a usage error now, not a failed deploy after training."""
+    from .. import _hookcalls
+    from ..plugins import list_plugins
+    try:
+        made = _hookcalls.launcher(name, {})  # cheap: launchers connect or start nothing until they launch
+    except Exception as exc:
+        raise click.BadParameter(f'the launcher {name!r} cannot be made: {exc}',
+                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
+    if made is None:
+        others = [i.distribution or i.name for i in list_plugins()
+                  if not i.builtin and i.status == 'loaded' and 'lazyplug_launcher' in i.hooks]
+        plugins = f'; installed plugins with launchers: {", ".join(others)}' if others else ''
+        raise click.BadParameter(f'no installed plugin provides the launcher {name!r} (built in: local, thread'
+                                 f'{plugins}; e.g. lazyplug-ray adds ray)', param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
+
+
 def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
+    """Apply the options, and check every setting the run depends on before anything runs."""
     if launcher is not None:
         if not launcher.strip():
             raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
         config['launcher'] = launcher.strip()
+    try:
+        config['workers']
+        name = config['launcher']
+    except ConfigError as exc:  # a bad LAZYPLUG_WORKERS, say
+        raise click.BadParameter(str(exc), param_hint='a setting') from None
+    _check_launcher(name)
     found = apply_registry(registry)
     # unless told, progress shows where it is drawn, standard error, when that is a terminal (output
     # piped to a file or `tee` still leaves the progress on the screen), or where LAZYPLUG_PROGRESS=1 asks
