@@ -102,6 +102,22 @@ def test_an_unknown_registry_scheme_is_a_usage_error(run):
     assert run('update', 'app.py:app', '--registry', 'nosuch://x').returncode == 2
 
 
+def test_ps_stop_and_call_create_no_registry_file(run, app_dir, home):
+    missing = app_dir / 'nonexist' / 'dir' / 'x.db'
+    for args in (('ps',), ('ps', '--json'), ('stop', 'abc'), ('stop', '--all'), ('call', 'abc', '1')):
+        result = run(*args, '--registry', f'sqlite:///{missing}')
+        assert result.returncode == 2, (args, result.stdout + result.stderr)
+        assert f'the registry file {missing} does not exist' in result.stderr
+        from_env = run(*args, LAZYPLUG_REGISTRY=f'sqlite:///{missing}')
+        assert from_env.returncode == 2 and 'does not exist' in from_env.stderr
+    assert not (app_dir / 'nonexist').exists()
+    # the default file, before anything was deployed: nothing runs, and the file is not made either
+    assert run('ps').stdout.startswith('no services are running')
+    assert run('stop', '--all').returncode == 0
+    assert run('stop', 'abc').returncode == 2 and run('call', 'abc', '1').returncode == 2
+    assert not home.exists() or not list(home.rglob('*.sqlite'))
+
+
 def test_stop_and_call_refuse_unknown_ids_and_bad_input(run):
     assert run('stop').returncode == 2
     assert run('stop', 'abc', '--all').returncode == 2
