@@ -11,7 +11,7 @@ import sys
 import pytest
 from lazyplug.services import _process
 
-from conftest import child_env, wait_until
+from redis_helpers import child_env, wait_until
 
 APP = '''
 import lazyplug

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from sklearn_helpers import EXAMPLE, FLOOR
 
 import lazyplug
-from conftest import EXAMPLE, FLOOR
 from lazyplug.errors import RemoteError, TaskFailedError
 
 
