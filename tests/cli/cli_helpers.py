@@ -9,6 +9,7 @@ import time
 import psutil
 import pytest
 
+
 def skip_without_demo(installed, environ):
     """Whether the tests that need the test distributions skip: only when they are missing outside CI;
     under CI (CI=true, where tox installs them) a missing one makes those tests fail instead."""

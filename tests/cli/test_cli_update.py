@@ -156,6 +156,40 @@ def test_eval_reads_json_lines_and_writes_the_outputs_in_order(run, app_dir):
     assert (piped.returncode, piped.stdout) == (0, '"XX!"\n"YY!"\n'), piped.stderr
 
 
+TRAINABLE = '''
+import lazyplug
+
+class Scaler(lazyplug.ModuleBase):
+    def __init__(self):
+        super().__init__()
+        self.factor = None
+
+    def _get_train_tasks(self):
+        return self.fit
+
+    def fit(self):
+        self.factor = 3
+
+    def forward(self, x):
+        if self.factor is None:
+            raise RuntimeError('the scaler is not trained')
+        return x * self.factor
+
+app = lazyplug.ActionModule(lazyplug.ServerModule(Scaler()))
+'''
+
+
+def test_eval_trains_before_it_deploys_and_evaluates(run, app_dir):
+    (app_dir / 'trainable.py').write_text(TRAINABLE)
+    result = run('eval', 'trainable.py:app', '--evalset', '-', input='1\n2\n')
+    assert (result.returncode, result.stdout) == (0, '3\n6\n'), result.stderr
+    untrained = run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'server', input='1\n')
+    assert untrained.returncode == 1 and 'the scaler is not trained' in untrained.stderr
+    refused = run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'train,eval', input='1\n')
+    assert refused.returncode == 2 and 'eval always runs' in refused.stderr
+    assert run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'deploy', input='1\n').returncode == 2
+
+
 def test_eval_refuses_an_out_file_it_cannot_write_before_deploying(run, app_dir, home):
     (app_dir / 'inputs.jsonl').write_text('"a"\n')
     missing = app_dir / 'no' / 'such' / 'o.jsonl'

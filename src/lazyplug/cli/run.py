@@ -123,7 +123,8 @@ def _check_launcher(name: str) -> None:
                   if not i.builtin and i.status == 'loaded' and 'lazyplug_launcher' in i.hooks]
         plugins = f'; installed plugins with launchers: {", ".join(others)}' if others else ''
         raise click.BadParameter(f'no installed plugin provides the launcher {name!r} (built in: local, thread'
-                                 f'{plugins}; e.g. lazyplug-ray adds ray)', param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
+                                 f'{plugins}; e.g. lazyplug-ray adds ray)',
+                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
 
 
 def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
@@ -310,21 +311,30 @@ def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
               callback=_writable_out,
               help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
                    'output). Values JSON cannot hold are written as their repr.')
+@click.option('--mode', default='train,server', show_default=True,
+              help='The phases to run before the evaluation, comma-separated: train, server (deploy). '
+                   'server alone evaluates an application whose modules need no training.')
 @_run_options
-def eval_command(target: str, evalset: TextIO, out: str, workers: int | None, launcher: str | None,
+def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
-    """Deploy TARGET, call it on every input of --evalset (concurrently), and write its outputs.
+    """Train and deploy TARGET (see --mode), call it on every input of --evalset (concurrently), and
+    write its outputs.
 
     \b
     Exit codes: 0 done; 1 deploying or an input failed (the message names which input);
     2 usage error (bad option, TARGET or evalset line); 130 / 143 interrupted.
     """
+    modes = _parse_modes(mode)
+    if 'eval' in modes:
+        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or server',
+                                 param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
     _apply_settings(launcher, registry, progress)
     root = as_module(load(target))
     with _Run(root):
         try:
-            root.update(mode='server', workers=workers)
+            # trained first (by default): a trainable module deployed untrained could not answer
+            root.update(mode=modes, workers=workers)
             root.evalset(items)
             root.update(mode='eval', recursive=False)
         except Exception as exc:
