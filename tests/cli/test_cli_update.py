@@ -15,7 +15,11 @@ def test_update_prints_the_tree_the_eval_results_and_the_urls_then_stops_what_it
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith('<Module type=Action')
-    assert "eval <Module type=Upper name=up>: {'accuracy': 0.6666666666666666}" in lines
+    # a line per phase says what ran; results are named by module name, not by the repr of a tree
+    assert [line.split(' done in ')[0] for line in lines if ' done in ' in line] == [
+        'deploy: 1 task', 'eval: 1 task']
+    assert "eval Upper(up): {'accuracy': 0.6666666666666666}" in lines
+    assert lines[-1] == 'stopped 1 service (use --serve to keep them running)'
     [deployed] = [line for line in lines if line.startswith('deployed ')]
     assert deployed.startswith('deployed Upper up served by ServerModule at http://127.0.0.1:')
     # the command ended, and with it the server: its port refuses connections
@@ -27,14 +31,16 @@ def test_update_prints_the_tree_the_eval_results_and_the_urls_then_stops_what_it
 def test_update_abbreviates_long_eval_results(run):
     result = run('update', 'app.py:long_results')
     assert result.returncode == 0, result.stderr
-    assert "eval <Module type=Upper>: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ...]" in result.stdout
+    # the root by the name TARGET gives it
+    assert "eval long_results: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ...]" in result.stdout
 
 
 def test_a_failed_update_exits_1_naming_module_and_phase_without_a_traceback(run):
     result = run('update', 'app.py:failing')
     assert result.returncode == 1
-    assert 'Error: update of app.py:failing failed: server task #0' in result.stderr
-    assert 'Failing name=bad' in result.stderr and 'ValueError: the deploy went wrong' in result.stderr
+    assert 'Error: update of app.py:failing failed: server task #0 Failing(bad).explode failed: ValueError: ' \
+        'the deploy went wrong' in result.stderr
+    assert 'deploy: 1 task failed after ' in result.stdout
     assert 'Traceback' not in result.stderr
     assert 'Traceback' in run('--traceback', 'update', 'app.py:failing').stderr
     assert 'Traceback' in run('update', 'app.py:failing', '--traceback').stderr
@@ -89,11 +95,14 @@ def test_on_a_terminal_update_shows_a_live_progress_display(app_dir, home):
     assert code == 0, out
     assert '\x1b[' in out  # drawn, not written line by line
     assert 'server\x1b[0m done' in out and 'eval\x1b[0m done' in out
-    assert '_ServerModuleImpl._deploy' in out  # the running task's row
-    assert 'lazyplug: server:' not in out
-    assert "eval <Module type=Upper name=up>: {'accuracy': 0.6666666666666666}" in out
+    assert 'deploy ServerModule(up)' in out  # the running task's row, by the module a user made
+    assert '_ServerModuleImpl' not in out
+    assert '3/3' in out  # the evaluation's items done / total, which a long label pushed off 80 columns
+    assert 'lazyplug: server:' not in out and 'deploy: 1 task' not in out
+    assert "eval Upper(up): {'accuracy': 0.6666666666666666}" in out
     code, out = run_in_terminal('update', 'app.py:app', '--no-progress', cwd=app_dir, home=home)
-    assert code == 0 and '\x1b[' not in out and ' done' not in out
+    assert code == 0 and '\x1b[' not in out and 'lazyplug: server:' not in out
+    assert '\r\ndeploy: 1 task done in ' in out  # the plain line per phase on standard output instead
 
 
 def test_progress_shows_when_standard_error_is_a_terminal_though_the_output_is_piped(app_dir, home, tmp_path):

@@ -155,8 +155,19 @@ def _parse_modes(text: str) -> tuple[str, ...]:
         raise click.BadParameter(str(exc), param_hint="'--mode'") from None
 
 
-def _title(module: ModuleBase) -> str:
-    return repr(module).split('\n', 1)[0]
+def _phase_summary() -> Any:
+    """Without the progress display, a line per phase on standard output (so that a log shows what
+    ran); a context manager registering :class:`~.summary.PhaseSummary` for the run."""
+    import contextlib
+    if config['progress']:
+        return contextlib.nullcontext()
+    from .. import plugins
+    from .summary import PhaseSummary
+    stack = contextlib.ExitStack()
+    summary = PhaseSummary()
+    plugins.register(summary, 'lazyplug.cli.summary')
+    stack.callback(plugins.unregister, summary)
+    return stack
 
 
 class _Run:
@@ -265,18 +276,24 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     root = as_module(obj)
     with _Run(root) as run:
         try:
-            root.update(mode=modes, workers=workers, recursive=not no_recursive)
+            with _phase_summary():
+                root.update(mode=modes, workers=workers, recursive=not no_recursive)
         except Exception as exc:
             raise failure(exc, f'update of {target} failed: ') from exc
         if 'eval' in modes:
             for module in plan_modules(root) if not no_recursive else [root]:
                 if module._evalset is not None:
-                    click.echo(f'eval {_title(module)}: {abbreviate(module.eval_result)}')
+                    # the root by the name TARGET gives it; a module's repr is a tree, not a name
+                    what = target.rpartition(':')[2] if module is root else module._title()
+                    click.echo(f'eval {what}: {abbreviate(module.eval_result)}')
         entries = _deployed(root, found)
         for entry in entries:
             click.echo(f'deployed {entry.name} at {", ".join(entry.urls)} (id {entry.module_id[:12]})')
         if serve:
             _serve(root, run, found, entries)
+    if entries and not serve:  # stopped by _Run on the way out
+        click.echo(f'stopped {len(entries)} service{"s" if len(entries) != 1 else ""} '
+                   '(use --serve to keep them running)')
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[Any]:
