@@ -261,6 +261,38 @@ def test_a_bad_target_is_a_usage_error_saying_what_was_looked_for_and_what_exist
     assert 'Traceback' not in result.stderr
 
 
+PROGRAM = '''
+import pathlib
+import lazyplug
+
+app = lazyplug.ActionModule(lazyplug.pipeline(str.upper))
+
+def main():
+    pathlib.Path('main-ran').write_text('it ran')
+    return app
+
+def report() -> None:
+    pathlib.Path('report-ran').write_text('it ran')
+
+def make_app():
+    return app
+'''
+
+
+def test_a_function_that_is_a_program_is_refused_not_run_nor_suggested(run, app_dir):
+    # `lazyplug tree file.py:main` must not do main's work (train, deploy, ...): tree only looks
+    (app_dir / 'program.py').write_text(PROGRAM)
+    for name, why in (('main', 'main is the entry point of a program'), ('report', 'report() is annotated to return None')):
+        result = run('tree', f'program.py:{name}')
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f'program.py:{name} is not run: {why}' in result.stderr.replace('\n', ' ')
+        assert not (app_dir / f'{name}-ran').exists()
+    near = run('tree', 'program.py:mai')
+    assert near.returncode == 2 and "did you mean" not in near.stderr.replace("'make_app'", '')
+    assert '(it defines: app, make_app)' in near.stderr.replace('\n', ' ')
+    assert run('tree', 'program.py:make_app').stdout.startswith('<Module type=Action')
+
+
 def test_code_failing_to_import_is_a_failure_naming_the_file_and_line(run, app_dir):
     (app_dir / 'bad.py').write_text('import lazyplug\n\nx = 1 / 0\n')
     result = run('tree', 'bad.py:x')
