@@ -282,7 +282,8 @@ def make_app():
 def test_a_function_that_is_a_program_is_refused_not_run_nor_suggested(run, app_dir):
     # `lazyplug tree file.py:main` must not do main's work (train, deploy, ...): tree only looks
     (app_dir / 'program.py').write_text(PROGRAM)
-    for name, why in (('main', 'main is the entry point of a program'), ('report', 'report() is annotated to return None')):
+    for name, why in (('main', 'main is the entry point of a program'),
+                      ('report', 'report() is annotated to return None')):
         result = run('tree', f'program.py:{name}')
         assert result.returncode == 2, result.stdout + result.stderr
         assert f'program.py:{name} is not run: {why}' in result.stderr.replace('\n', ' ')

@@ -126,12 +126,10 @@ def _candidates(module: types.ModuleType) -> list[str]:
     for key, value in vars(module).items():
         if key.startswith('_'):
             continue
-        if isinstance(value, (ModuleBase, FlowBase)):
-            found.append(key)
-        elif isinstance(value, type) and issubclass(value, ModuleBase) and value.__module__ == module.__name__:
-            found.append(key)
-        elif (isinstance(value, types.FunctionType) and value.__module__ == module.__name__
-              and _not_a_factory(key, value) is None):
+        here = getattr(value, '__module__', None) == module.__name__
+        made_here = here and ((isinstance(value, type) and issubclass(value, ModuleBase))
+                              or (isinstance(value, types.FunctionType) and _not_a_factory(key, value) is None))
+        if isinstance(value, (ModuleBase, FlowBase)) or made_here:
             found.append(key)
     return found
 
