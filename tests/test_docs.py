@@ -56,5 +56,5 @@ def test_the_readme_command_line_section_runs_as_written(tmp_path):
             continue
         out = lazyplug(*command[1:])
         if command[1] == 'update':
-            assert "eval <Module type=Upper>: {'outputs': ['A', 'B']}" in out
+            assert "eval Upper: {'outputs': ['A', 'B']}" in out
     assert (tmp_path / 'out.jsonl').read_text() == '"X"\n"Y"\n'

@@ -142,7 +142,7 @@ def test_a_failing_task_names_module_phase_and_task_and_keeps_the_cause():
         Fails(name='f').update()
     err = info.value
     assert err.phase == 'train' and isinstance(err.module, Fails) and err.task.index == 0
-    assert 'train task #0' in str(err) and 'Fails name=f' in str(err) and 'OSError: disk full' in str(err)
+    assert 'train task #0' in str(err) and 'Fails(f)' in str(err) and 'OSError: disk full' in str(err)
     assert isinstance(err.__cause__, OSError)
 
 
@@ -229,3 +229,22 @@ def test_with_several_workers_a_failure_stops_new_tasks_and_reports_the_module()
     with pytest.raises(TaskFailedError, match='bad'):
         failing_tree(log).update(mode='server', workers=3)
     assert 'deploy root' not in log
+
+
+def test_a_task_is_labelled_by_its_public_module_not_by_internals():
+    from lazyplug.lifecycle import Task
+
+    def double(x):
+        return x * 2
+
+    server = lazyplug.ServerModule(double)
+    deploy = Task(server._impl, 'server', server._impl._get_deploy_tasks(), 0)
+    assert deploy.label == 'ServerModule(double)' and deploy.name == '#0 ServerModule(double)'
+    assert '_ServerModuleImpl' not in repr(deploy) and '_deploy' not in repr(deploy)
+    named = lazyplug.ServerModule(lazyplug.ActionModule(double))
+    named._impl._m.name = 'twice'
+    assert Task(named._impl, 'server', named._impl._deploy, 0).label == 'ServerModule(twice)'
+    flow = lazyplug.pipeline(double)
+    app = lazyplug.ActionModule(flow)
+    app.name = 'app'
+    assert Task(app, 'train', flow, 1).name == '#1 ActionModule(app)'

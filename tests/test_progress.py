@@ -76,11 +76,11 @@ def test_progress_writes_a_line_per_phase_and_per_task_off_a_terminal(progress_o
     app.update()
     err = capsys.readouterr().err.splitlines()
     assert err[0] == 'lazyplug: train: 2 tasks'
-    assert err[1].startswith('lazyplug: train: done #0 Worker.train of <Module type=Worker name=a> in ')
-    assert err[2].startswith('lazyplug: train: done #0 Worker.train of <Module type=Worker name=b> in ')
+    assert err[1].startswith('lazyplug: train: done #0 Worker(a).train in ')
+    assert err[2].startswith('lazyplug: train: done #0 Worker(b).train in ')
     assert err[3].startswith('lazyplug: train: 2 tasks done in ')
     assert err[4] == 'lazyplug: eval: 1 task'
-    assert err[5].startswith('lazyplug: eval: done #0 evaluation of Worker on 3 items of <Module type=Worker name=a>')
+    assert err[5].startswith('lazyplug: eval: done #0 Worker(a) in ')
     assert err[5].endswith(' s (3/3 items)')
     assert err[6].startswith('lazyplug: eval: 1 task done in ')
     assert len(err) == 7  # phases without tasks (server, post) show nothing
@@ -91,7 +91,7 @@ def test_progress_shows_a_failed_task_and_phase(progress_on, capsys):
     with pytest.raises(lazyplug.errors.TaskFailedError):
         app.update(mode='train')
     err = capsys.readouterr().err.splitlines()
-    assert err[1].startswith('lazyplug: train: failed #0 Worker.train of <Module type=Worker name=bad> in ')
+    assert err[1].startswith('lazyplug: train: failed #0 Worker(bad).train in ')
     assert err[2].startswith('lazyplug: train: 1 task failed after ')
 
 
@@ -99,7 +99,7 @@ def test_progress_follows_tasks_run_by_several_workers(progress_on, capsys):
     app = lazyplug.ActionModule(*[Worker(f'w{i}') for i in range(6)])
     app.update(mode='train', workers=3)
     err = capsys.readouterr().err.splitlines()
-    assert sum(' done #0 Worker.train of ' in line for line in err) == 6
+    assert sum(' done #0 Worker(w' in line and ').train in ' in line for line in err) == 6
     assert err[-1].startswith('lazyplug: train: 6 tasks done in ')
 
 
@@ -172,8 +172,8 @@ def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys)
     assert err == [
         'lazyplug: server: 1 task',
         'lazyplug: train: 1 task',
-        'lazyplug: train: done #0 Worker.train of <Module type=Worker name=inner>',
+        'lazyplug: train: done #0 Worker(inner).train',
         'lazyplug: train: 1 task done',
-        'lazyplug: server: done #0 <lambda> of <Module type=Outer>',
+        'lazyplug: server: done #0 <lambda> of Outer',
         'lazyplug: server: 1 task done',
     ]

@@ -30,13 +30,18 @@ if TYPE_CHECKING:
 
     from .module.base import ModuleBase
 
-__all__ = ['MODES', 'PHASES', 'Plan', 'Task', 'TaskList', 'plan_modules', 'run_tasks', 'run_update']
+__all__ = ['MODES', 'PHASES', 'Plan', 'Task', 'TaskList', 'phase_word', 'plan_modules', 'run_tasks', 'run_update']
 
 MODES = ('train', 'server', 'eval')
 PHASES = (*MODES, 'post')
 _GETTERS = {'train': '_get_train_tasks', 'server': '_get_deploy_tasks', 'eval': '_get_eval_tasks',
             'post': '_get_post_process_tasks'}
 _TREE_ORDERED = frozenset({'server', 'post'})  # phases in which parents wait for their descendants
+
+
+def phase_word(phase: str) -> str:
+    """What a phase's tasks do, for people: ``train``, ``deploy`` (the ``server`` phase), ``eval``, ``post``."""
+    return 'deploy' if phase == 'server' else phase
 
 
 class Task:
@@ -60,13 +65,27 @@ class Task:
         return result
 
     @property
+    def label(self) -> str:
+        """What the task is, in a few words: its module's short name and, for a public function or
+        method, the function's (``Worker(a).train``, ``<lambda> of Outer``, ``ServerModule(classifier)``)."""
+        title = self.module._title()
+        fn = getattr(self.fn, '__func__', self.fn)
+        if not hasattr(fn, '__code__'):  # a flow, an evaluation, a callable object: the module says it
+            return title
+        name = fn.__qualname__.rsplit('<locals>.', 1)[-1]  # a nested function's own name
+        if any(part.startswith('_') for part in name.split('.')):  # internals mean nothing to a reader
+            return title
+        if getattr(self.fn, '__self__', None) is self.module:
+            return f'{title}.{fn.__name__}'
+        return f'{name} of {title}'
+
+    @property
     def name(self) -> str:
-        """A one-line description: the task's position in its module and what it is."""
-        text = repr(self.fn).split('\n', 1)[0]
-        return f'#{self.index} {text[:80]}'
+        """A one-line description: the task's position in its module and what it is (:attr:`label`)."""
+        return f'#{self.index} {self.label}'
 
     def __repr__(self) -> str:
-        return f'<Task {self.phase} {self.name} of {_short(self.module)}>'
+        return f'<Task {self.phase} {self.name}>'
 
 
 class TaskList(list[Task]):
@@ -248,7 +267,7 @@ def _run_checked(task: Task, run_one: Callable[[Task], Any]) -> None:
     except TaskFailedError:
         raise
     except Exception as exc:
-        raise TaskFailedError(f'{task.phase} task {task.name} of {_short(task.module)} failed: '
+        raise TaskFailedError(f'{task.phase} task {task.name} failed: '
                               f'{type(exc).__name__}: {exc}', module=task.module, phase=task.phase,
                               task=task) from exc
 

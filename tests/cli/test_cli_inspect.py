@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from cli_helpers import APP, cli_env, needs_demo
+from cli_helpers import APP, cli_env, needs_demo, skip_without_demo
 
 from lazyplug import hookimpl, plugins
 from lazyplug.errors import PluginWarning
@@ -224,6 +224,18 @@ def test_tree_mermaid_is_a_top_down_graph_with_an_edge_per_child(run):
     ]
 
 
+def test_tree_mermaid_names_a_function_once_as_a_function(run):
+    result = run('tree', 'app.py:flow', '--format', 'mermaid')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:] == [
+        '    n0{{"flow Pipeline"}}',
+        '    n1(["function double"])',
+        '    n0 --> n1',
+        '    n2(["function double"])',
+        '    n0 --> n2',
+    ]
+
+
 def test_tree_of_a_package_module_target(run, app_dir):
     (app_dir / 'pkg').mkdir()
     (app_dir / 'pkg' / '__init__.py').write_text('')
@@ -247,6 +259,39 @@ def test_a_bad_target_is_a_usage_error_saying_what_was_looked_for_and_what_exist
     assert result.returncode == 2
     assert says.format(dir=app_dir) in result.stderr.replace('\n', ' ')
     assert 'Traceback' not in result.stderr
+
+
+PROGRAM = '''
+import pathlib
+import lazyplug
+
+app = lazyplug.ActionModule(lazyplug.pipeline(str.upper))
+
+def main():
+    pathlib.Path('main-ran').write_text('it ran')
+    return app
+
+def report() -> None:
+    pathlib.Path('report-ran').write_text('it ran')
+
+def make_app():
+    return app
+'''
+
+
+def test_a_function_that_is_a_program_is_refused_not_run_nor_suggested(run, app_dir):
+    # `lazyplug tree file.py:main` must not do main's work (train, deploy, ...): tree only looks
+    (app_dir / 'program.py').write_text(PROGRAM)
+    for name, why in (('main', 'main is the entry point of a program'),
+                      ('report', 'report() is annotated to return None')):
+        result = run('tree', f'program.py:{name}')
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert f'program.py:{name} is not run: {why}' in result.stderr.replace('\n', ' ')
+        assert not (app_dir / f'{name}-ran').exists()
+    near = run('tree', 'program.py:mai')
+    assert near.returncode == 2 and "did you mean" not in near.stderr.replace("'make_app'", '')
+    assert '(it defines: app, make_app)' in near.stderr.replace('\n', ' ')
+    assert run('tree', 'program.py:make_app').stdout.startswith('<Module type=Action')
 
 
 def test_code_failing_to_import_is_a_failure_naming_the_file_and_line(run, app_dir):
@@ -282,3 +327,9 @@ def test_ctrl_c_in_any_command_exits_130_not_with_the_code_of_a_failure():
     result = CliRunner().invoke(make_cli(), ['slow'])
     assert result.exit_code == 130
     assert 'interrupted' in result.output and 'Aborted' not in result.output
+
+
+def test_the_tests_needing_the_demo_distributions_fail_under_ci_when_they_are_missing():
+    assert skip_without_demo(installed=False, environ={}) is True
+    assert skip_without_demo(installed=False, environ={'CI': 'true'}) is False
+    assert skip_without_demo(installed=True, environ={}) is False

@@ -103,6 +103,22 @@ def test_an_unknown_registry_scheme_is_a_usage_error(run):
     assert run('update', 'app.py:app', '--registry', 'nosuch://x').returncode == 2
 
 
+def test_ps_stop_and_call_create_no_registry_file(run, app_dir, home):
+    missing = app_dir / 'nonexist' / 'dir' / 'x.db'
+    for args in (('ps',), ('ps', '--json'), ('stop', 'abc'), ('stop', '--all'), ('call', 'abc', '1')):
+        result = run(*args, '--registry', f'sqlite:///{missing}')
+        assert result.returncode == 2, (args, result.stdout + result.stderr)
+        assert f'the registry file {missing} does not exist' in result.stderr
+        from_env = run(*args, LAZYPLUG_REGISTRY=f'sqlite:///{missing}')
+        assert from_env.returncode == 2 and 'does not exist' in from_env.stderr
+    assert not (app_dir / 'nonexist').exists()
+    # the default file, before anything was deployed: nothing runs, and the file is not made either
+    assert run('ps').stdout.startswith('no services are running')
+    assert run('stop', '--all').returncode == 0
+    assert run('stop', 'abc').returncode == 2 and run('call', 'abc', '1').returncode == 2
+    assert not home.exists() or not list(home.rglob('*.sqlite'))
+
+
 def test_stop_and_call_refuse_unknown_ids_and_bad_input(run):
     assert run('stop').returncode == 2
     assert run('stop', 'abc', '--all').returncode == 2
@@ -113,6 +129,19 @@ def test_stop_and_call_refuse_unknown_ids_and_bad_input(run):
     assert bad_json.returncode == 2 and 'a string needs quotes' in bad_json.stderr
     down = run('call', 'http://127.0.0.1:1', '"hello"')
     assert down.returncode == 1 and 'Error:' in down.stderr and 'Traceback' not in down.stderr
+
+
+def test_an_empty_or_blank_id_names_no_service(run, serving):
+    # every id starts with '': `lazyplug stop "$ID"` with ID unset must not stop the only service
+    proc, _ = serving()
+    for ident in ('', '  '):
+        for args in (('stop', ident), ('call', ident, '"x"')):
+            refused = run(*args)
+            assert refused.returncode == 2, refused.stdout + refused.stderr
+            assert 'the service id is empty' in refused.stderr
+    [entry] = json.loads(run('ps', '--json').stdout)
+    assert entry['owner_pid'] == proc.pid and proc.poll() is None
+    assert run('call', entry['module_id'], '"still up"').stdout == '"STILL UP"\n'
 
 
 def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_own(run, app_dir, home):

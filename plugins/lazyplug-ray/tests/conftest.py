@@ -7,46 +7,18 @@ Ray on the machine by their command lines; after the session no process may name
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import sys
 import tempfile
-import time
 
 import psutil
 import pytest
 
-
-def processes_naming(text: str) -> list[psutil.Process]:
-    """Running processes whose command line mentions ``text``."""
-    found = []
-    for proc in psutil.process_iter(['cmdline', 'status']):
-        try:
-            if proc.info['status'] != psutil.STATUS_ZOMBIE and any(text in part for part in proc.info['cmdline'] or []):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
-
-
-def wait_until(condition, timeout=30.0, pause=0.05):
-    """Poll ``condition()`` until it is true or ``timeout`` seconds have passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(pause)
+from ray_helpers import assert_nothing_left, survivors, wait_until
 
 
 @pytest.fixture(autouse=True)
 def _private_home(lazyplug_home):
     """Each test's own LAZYPLUG_HOME (the service registry), for it and the processes it starts."""
-
-
-def survivors(procs, temp_dir):
-    """Which of ``procs`` (psutil processes) still run, and which processes name ``temp_dir``."""
-    return [p for p in procs if _alive(p)] + processes_naming(temp_dir)
 
 
 @pytest.fixture(scope='session')
@@ -73,45 +45,8 @@ def ray_cluster():
         assert not left, f'Ray processes left after the session: {left}'
 
 
-def replicas(alive_only=True):
-    """The ServiceReplica actors Ray knows of: alive (or starting, or restarting) ones, or all."""
-    from ray.util.state import list_actors
-    actors = list_actors(filters=[('class_name', '=', 'ServiceReplica')], limit=10000, raise_on_missing_output=False)
-    return [a for a in actors if a.state != 'DEAD' or not alive_only]
-
-
-def _alive(proc):
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _running(pid):
-    try:
-        return _alive(psutil.Process(pid))
-    except psutil.Error:
-        return False
-
-
-def assert_nothing_left():
-    """No replica alive on the cluster, no process that ever served a replica, no port file on this machine."""
-    assert wait_until(lambda: not replicas()), f'replicas left on the cluster: {replicas()}'
-    pids = {a.pid for a in replicas(alive_only=False) if a.pid}
-    assert wait_until(lambda: not [p for p in pids if _running(p)]), \
-        f'replica processes left: {[p for p in pids if _running(p)]}'
-    from lazyplug_ray.replica import port_file
-    port_dir = os.path.dirname(port_file('x'))
-    assert not os.path.isdir(port_dir) or not os.listdir(port_dir), f'port files left: {os.listdir(port_dir)}'
-
-
 @pytest.fixture
 def nothing_left(ray_cluster):
     """Check after the test that it left nothing on the cluster or on the machine."""
     yield
     assert_nothing_left()
-
-
-def lazyplug_command():
-    """The ``lazyplug`` command line of this environment, as a list to start a process with."""
-    return [sys.executable, '-m', 'lazyplug']

@@ -11,7 +11,7 @@ import textwrap
 import psutil
 import pytest
 
-from conftest import assert_nothing_left, lazyplug_command, survivors, wait_until
+from ray_helpers import assert_nothing_left, lazyplug_command, survivors, wait_until
 
 
 def run(script, **env):

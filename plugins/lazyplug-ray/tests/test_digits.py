@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from lazyplug import config
 
-from conftest import assert_nothing_left, lazyplug_command, replicas
+from ray_helpers import assert_nothing_left, lazyplug_command, replicas
 
 DIGITS = pathlib.Path(__file__).resolve().parents[3] / 'examples' / 'digits.py'
 

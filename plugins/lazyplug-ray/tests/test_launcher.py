@@ -11,8 +11,8 @@ from lazyplug import ServerModule, config, pipeline
 from lazyplug.errors import AuthenticationError, InvalidArgumentError, LaunchError, RemoteError, TaskFailedError
 from lazyplug.services import get_registry
 
-from conftest import assert_nothing_left, replicas, wait_until
 from lazyplug_ray import RayDeployment, RayLauncher
+from ray_helpers import assert_nothing_left, replicas, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left')
 

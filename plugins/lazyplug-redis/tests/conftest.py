@@ -4,36 +4,18 @@ makes closed after it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import textwrap
-import time
 import uuid
 
 import pytest
 import redis
-
-# The installed plugin alone: other lazyplug plugins of the environment are not under test here.
-os.environ['LAZYPLUG_PLUGINS'] = 'redis'
-os.environ['LAZYPLUG_STRICT_PLUGINS'] = '1'
-
 from lazyplug import _hookcalls, config
 from lazyplug.services import get_registry
+from lazyplug.testing import isolated_plugins
 
-from lazyplug_redis.server import RedisServer, find_redis_server
-
-
-def require_redis_server():
-    """The redis-server executable; without one the test fails under CI (CI=true) and is skipped elsewhere."""
-    found = find_redis_server()
-    if found is None:
-        message = ('redis-server is not installed: the lazyplug-redis tests start a real one '
-                   '(Debian: apt-get install redis-server; .ci/run installs it)')
-        if os.environ.get('CI', '').lower() == 'true':
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
+from lazyplug_redis.server import RedisServer
+from redis_helpers import require_redis_server
 
 
 @pytest.fixture(scope='session')
@@ -91,52 +73,23 @@ def sleeper():
 
 
 @pytest.fixture(autouse=True)
-def _isolated(lazyplug_home):
-    """A private home; what get_registry() and get_store() make in the test is closed and forgotten."""
+def _isolated(lazyplug_home, monkeypatch):
+    """A private home, and a plugin manager of the installed redis plugin alone (other lazyplug plugins
+    of the environment are not under test here); set for this test only, so that other plugins' test
+    suites run in the same pytest keep their plugins. What get_registry() and get_store() make in the
+    test is closed and forgotten."""
+    monkeypatch.setenv('LAZYPLUG_PLUGINS', 'redis')
+    monkeypatch.setenv('LAZYPLUG_STRICT_PLUGINS', '1')
+    config.reload()
     before = dict(_hookcalls._made)
     try:
-        yield
+        with isolated_plugins(fresh=True):
+            yield
     finally:
         for key, made in list(_hookcalls._made.items()):
             if key not in before:
                 del _hookcalls._made[key]
                 if hasattr(made, 'close'):
                     made.close()
+        monkeypatch.undo()  # the settings of the tests that follow come from their own environment
         config.reload()
-
-
-def child_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
-    env.update(LAZYPLUG_PLUGINS='redis', LAZYPLUG_STRICT_PLUGINS='1', LAZYPLUG_HOME=str(config['home']))
-    env.update(extra)
-    return env
-
-
-def start_python(code, *args, **env):
-    """A Python child running ``code`` with ``args``; its output is read with ``finish``."""
-    return subprocess.Popen([sys.executable, '-c', textwrap.dedent(code), *map(str, args)], env=child_env(**env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(procs, timeout=120):
-    """Wait for every process (killing them all if one fails or hangs); return their outputs."""
-    outputs = []
-    try:
-        for proc in procs:
-            out, err = proc.communicate(timeout=timeout)
-            assert proc.returncode == 0, err
-            outputs.append(out)
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-    return outputs
-
-
-def wait_until(condition, timeout=60.0, what='the condition'):
-    """Poll ``condition`` until it holds; fail after ``timeout`` s (a deadline, not a measurement)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f'{what} did not happen within {timeout} s'
-        time.sleep(0.05)
-

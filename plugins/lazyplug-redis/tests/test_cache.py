@@ -8,9 +8,9 @@ from lazyplug import cache, config, package
 from lazyplug.contract_tests import CacheStoreContract
 from lazyplug.module import ModuleBase
 
-from conftest import finish, start_python
 from lazyplug_redis.cache import RedisStore
 from lazyplug_redis.connection import RedisUnavailableError
+from redis_helpers import finish, start_python
 
 
 class Counted(ModuleBase):

@@ -15,7 +15,7 @@ import pytest
 import redis
 from lazyplug.services import _process
 
-from conftest import child_env, wait_until
+from redis_helpers import child_env, wait_until
 
 APP = '''
 import lazyplug

@@ -11,10 +11,10 @@ from lazyplug.contract_tests import make_entry
 from lazyplug.errors import AuthenticationError, ConfigError, ServiceUnavailableError
 from lazyplug.services import get_registry
 
-from conftest import require_redis_server, wait_until
 from lazyplug_redis.connection import RedisUnavailableError
 from lazyplug_redis.registry import RedisRegistry
 from lazyplug_redis.server import RedisServer, free_port
+from redis_helpers import require_redis_server, wait_until
 
 
 def test_a_server_that_is_not_running_is_a_clear_error_naming_the_url():

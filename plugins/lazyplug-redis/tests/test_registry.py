@@ -8,8 +8,8 @@ from lazyplug.contract_tests import ServiceRegistryContract, make_entry
 from lazyplug.errors import ServiceConflictError
 from lazyplug.services import get_registry
 
-from conftest import start_python, wait_until
 from lazyplug_redis.registry import RedisRegistry
+from redis_helpers import start_python, wait_until
 
 # -- the registry contract -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import lazyplug
 import pytest
 from lazyplug.services import _process
 
-from conftest import start_python, wait_until
+from redis_helpers import start_python, wait_until
 
 DEPLOY = '''
     import signal, sys, time

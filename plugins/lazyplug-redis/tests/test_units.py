@@ -13,10 +13,10 @@ from lazyplug.contract_tests import make_entry
 from lazyplug.errors import ConfigError
 from lazyplug.services._process import node_id
 
-from conftest import child_env
 from lazyplug_redis import registry as registry_module
 from lazyplug_redis.connection import redact, split_options
 from lazyplug_redis.registry import RedisRegistry, _dead_here
+from redis_helpers import child_env
 
 
 @pytest.mark.parametrize('url, shown', [
@@ -149,8 +149,8 @@ def test_the_plugins_settings_can_be_set_before_any_hook_has_run():
 
 @pytest.mark.parametrize('ci, outcome', [('true', pytest.fail.Exception), ('', pytest.skip.Exception)])
 def test_without_redis_server_the_tests_fail_under_ci_and_are_skipped_elsewhere(monkeypatch, ci, outcome):
-    import conftest
-    monkeypatch.setattr(conftest, 'find_redis_server', lambda: None)
+    import redis_helpers
+    monkeypatch.setattr(redis_helpers, 'find_redis_server', lambda: None)
     monkeypatch.setenv('CI', ci)
     with pytest.raises(outcome, match=r'redis-server is not installed.*apt-get install redis-server'):
-        conftest.require_redis_server()
+        redis_helpers.require_redis_server()

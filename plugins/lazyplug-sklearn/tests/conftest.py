@@ -4,12 +4,9 @@ leaves a process running. Isolation comes from lazyplug's own pytest plugin (``l
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-
-EXAMPLE = Path(__file__).resolve().parents[3] / 'examples' / 'digits.py'
-FLOOR = 0.9  # a trained classifier of the digits reaches ~0.98; one that ignores the images ~0.1
+from sklearn_helpers import EXAMPLE
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ script, and through ``lazyplug update``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from sklearn_helpers import EXAMPLE, FLOOR
 
 import lazyplug
-from conftest import EXAMPLE, FLOOR
 from lazyplug.errors import RemoteError, TaskFailedError
 
 
@@ -132,4 +133,18 @@ def test_lazyplug_update_without_training_fails_saying_so_and_stops(tmp_path):
     done = _lazyplug('update', 'examples/digits.py:app', '--mode', 'server,eval', home=home)
     assert done.returncode == 1, done.stdout + done.stderr
     assert 'is not trained' in done.stderr and "'accuracy'" not in done.stdout
+    _assert_nothing_left(home)
+
+
+def test_lazyplug_eval_trains_the_classifier_before_it_answers_the_evalset(tmp_path, digits):
+    home = tmp_path / 'home'
+    images, labels = digits.heldout.samples[:30], digits.heldout.labels[:30]
+    evalset = tmp_path / 'images.jsonl'
+    evalset.write_text(''.join(json.dumps(image) + '\n' for image in images))
+    out = tmp_path / 'answers.jsonl'
+    done = _lazyplug('eval', 'examples/digits.py:app', '--evalset', str(evalset), '--out', str(out), home=home)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answers = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(answers) == len(labels)
+    assert sum(a == str(label) for a, label in zip(answers, labels, strict=True)) >= FLOOR * len(labels)
     _assert_nothing_left(home)

@@ -9,9 +9,9 @@ import sys
 import textwrap
 
 import pytest
+from sklearn_helpers import FLOOR
 
 import lazyplug
-from conftest import FLOOR
 from lazyplug.errors import InvalidArgumentError
 
 pytestmark = pytest.mark.usefixtures('lazyplug_isolated')

@@ -1,7 +1,7 @@
 """Built-in plugin: the progress of ``update()``, phase by phase and task by task.
 
 It is on while the ``progress`` setting is (``LAZYPLUG_PROGRESS=1``; ``lazyplug update`` turns it on
-when its output is a terminal, or with ``--progress``), and registered only then: an update pays
+when standard error is a terminal, or with ``--progress``), and registered only then: an update pays
 nothing for it when it is off. On a terminal it draws a live display (rich): a bar per phase, a
 row per running task, and items done / total for an evaluation; otherwise it writes plain lines
 to standard error: one when a phase starts and ends, one when a task ends, with timings.
@@ -35,18 +35,10 @@ __all__ = ['lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress']
 _Key = tuple[int, str]  # (id of the module, phase): the running task of that module in that phase
 
 
-def _title(module: ModuleBase) -> str:
-    return repr(module).split('\n', 1)[0]
-
-
-def _label(task: Task, module: ModuleBase) -> str:
-    """``#index what of <module>``: a method or function by its qualified name, anything else by its repr."""
-    fn = getattr(task.fn, '__func__', task.fn)
-    if hasattr(fn, '__code__'):  # a function or method: its name, a nested one's own (the module says where)
-        what = fn.__qualname__.rsplit('<locals>.', 1)[-1]
-    else:
-        what = repr(task.fn).split('\n', 1)[0].strip('<>')[:80]
-    return f'#{task.index} {what} of {_title(module)}'
+def _label(task: Task, phase: str) -> str:
+    """``deploy ServerModule(classifier)``: what a task does to what, short enough for one terminal row."""
+    from ..lifecycle import phase_word
+    return f'{phase_word(phase)} {task.label}'
 
 
 class _Lines:
@@ -96,8 +88,13 @@ class _Live:
     def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-        self._progress = Progress(SpinnerColumn(), TextColumn('{task.description}'), BarColumn(),
-                                  MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
+        from rich.table import Column
+        # a long description is cut (…) rather than wrapped or left to push the bar, the count and
+        # the time off an 80-column row
+        description = TextColumn('{task.description}', table_column=Column(no_wrap=True, overflow='ellipsis',
+                                                                             ratio=1))
+        self._progress = Progress(SpinnerColumn(), description, BarColumn(bar_width=20), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(stderr=True), expand=True)
         self._rows: dict[_Key, Any] = {}
 
     def start(self) -> None:
@@ -121,7 +118,8 @@ class _Live:
     def items(self, key: _Key, done: int, total: int) -> None:
         row = self._rows.get(key)
         if row is not None:
-            self._progress.update(row, total=total, completed=done)
+            # drawn at once when the last item finishes: the timed refresh may come after the row is gone
+            self._progress.update(row, total=total, completed=done, refresh=done == total)
 
     def task_ended(self, key: _Key, label: str, seconds: float, error: BaseException | None,
                    phase: Any, items: tuple[int, int] | None) -> None:
@@ -145,8 +143,8 @@ class _Shown:
     def enter(self) -> _Lines | _Live:
         with self.lock:
             if self.display is None:
-                live = sys.stderr.isatty() and sys.stdout.isatty()
-                self.display = _Live() if live else _Lines()
+                # drawn on standard error: whether stdout is piped (`| tee log`) does not matter
+                self.display = _Live() if sys.stderr.isatty() else _Lines()
                 self.display.start()
             self.depth += 1
             return self.display
@@ -205,7 +203,8 @@ def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Generator[N
     if display is None:  # a task run outside a phase (by another plugin): nothing to draw it in
         return (yield)
     key = (id(module), phase)
-    label = _label(task, module)
+    # a row of the live display is short; a line of a log may say which task it was (#0, ...)
+    label = _label(task, phase) if isinstance(display, _Live) else task.name
     display.task_started(key, label)
     phase_handle = _phase.get()
 

@@ -38,7 +38,8 @@ EXIT_INTERRUPTED = 130
 _HELP = """Build, deploy, evaluate and inspect lazyplug applications.
 
 TARGET (tree, update, eval) is path/to/file.py:name or package.module:name, naming a module, a
-flow, or a function that returns one.
+flow, or a function that returns one. Such a function is called (by tree too); one named main,
+or annotated -> None, is refused, not run: it is a program, not a factory.
 
 \b
 Exit codes:

@@ -146,7 +146,11 @@ def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) 
               help='text: the repr of the module; json: nested {"name", "type", "kind", "children"}; '
                    'mermaid: a "graph TD" diagram.')
 def tree_command(target: str, fmt: str) -> None:
-    """Print the tree of the module or flow TARGET names (path/to/file.py:name or package.module:name)."""
+    """Print the tree of the module or flow TARGET names (path/to/file.py:name or package.module:name).
+
+    A TARGET naming a function calls it to get the module; a function named main, or annotated
+    -> None, is refused rather than run (it is a program, not a function returning a module).
+    """
     obj = load(target)
     if fmt == 'text':
         click.echo(repr(obj).rstrip('\n'))

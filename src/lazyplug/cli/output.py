@@ -111,7 +111,9 @@ def tree_node(obj: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def _label(node: dict[str, Any]) -> str:
-    text = f'{node["kind"]} {node["type"]}' + (f' {node["name"]}' if node['name'] else '')
+    # a function's type is "function": saying it once is enough ("function double")
+    words = [node['kind']] if node['kind'] == 'function' else [node['kind'], node['type']]
+    text = ' '.join(words + ([node['name']] if node['name'] else []))
     return text.replace('"', '#quot;')
 
 

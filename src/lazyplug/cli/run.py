@@ -91,8 +91,8 @@ def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
                           'file in LAZYPLUG_HOME.'),
         click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task on standard error (default: when the output '
-                          'is a terminal, or LAZYPLUG_PROGRESS=1).'),
+                     help='Show the progress of each phase and task on standard error (default: when standard '
+                          'error is a terminal, or LAZYPLUG_PROGRESS=1).'),
     ]):
         command = option(command)
     return command
@@ -109,14 +109,40 @@ def apply_registry(registry: str | None) -> ServiceRegistry:
         raise click.BadParameter(str(exc), param_hint="'--registry' / LAZYPLUG_REGISTRY") from None
 
 
+def _check_launcher(name: str) -> None:
+    """A launcher no plugin provides is a usage error now, not a failed deploy after training."""
+    from .. import _hookcalls
+    from ..plugins import list_plugins
+    try:
+        made = _hookcalls.launcher(name, {})  # cheap: launchers connect or start nothing until they launch
+    except Exception as exc:
+        raise click.BadParameter(f'the launcher {name!r} cannot be made: {exc}',
+                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
+    if made is None:
+        others = [i.distribution or i.name for i in list_plugins()
+                  if not i.builtin and i.status == 'loaded' and 'lazyplug_launcher' in i.hooks]
+        plugins = f'; installed plugins with launchers: {", ".join(others)}' if others else ''
+        raise click.BadParameter(f'no installed plugin provides the launcher {name!r} (built in: local, thread'
+                                 f'{plugins}; e.g. lazyplug-ray adds ray)',
+                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
+
+
 def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
+    """Apply the options, and check every setting the run depends on before anything runs."""
     if launcher is not None:
         if not launcher.strip():
             raise click.BadParameter('the launcher name is empty', param_hint="'--launcher'")
         config['launcher'] = launcher.strip()
+    try:
+        config['workers']
+        name = config['launcher']
+    except ConfigError as exc:  # a bad LAZYPLUG_WORKERS, say
+        raise click.BadParameter(str(exc), param_hint='a setting') from None
+    _check_launcher(name)
     found = apply_registry(registry)
-    # unless told, progress shows on a terminal, or where LAZYPLUG_PROGRESS=1 asks for it
-    config['progress'] = (config['progress'] or sys.stdout.isatty()) if progress is None else progress
+    # unless told, progress shows where it is drawn, standard error, when that is a terminal (output
+    # piped to a file or `tee` still leaves the progress on the screen), or where LAZYPLUG_PROGRESS=1 asks
+    config['progress'] = (config['progress'] or sys.stderr.isatty()) if progress is None else progress
     from ..plugins import apply_settings
     apply_settings()
     return found
@@ -129,8 +155,19 @@ def _parse_modes(text: str) -> tuple[str, ...]:
         raise click.BadParameter(str(exc), param_hint="'--mode'") from None
 
 
-def _title(module: ModuleBase) -> str:
-    return repr(module).split('\n', 1)[0]
+def _phase_summary() -> Any:
+    """Without the progress display, a line per phase on standard output (so that a log shows what
+    ran); a context manager registering :class:`~.summary.PhaseSummary` for the run."""
+    import contextlib
+    if config['progress']:
+        return contextlib.nullcontext()
+    from .. import plugins
+    from .summary import PhaseSummary
+    stack = contextlib.ExitStack()
+    summary = PhaseSummary()
+    plugins.register(summary, 'lazyplug.cli.summary')
+    stack.callback(plugins.unregister, summary)
+    return stack
 
 
 class _Run:
@@ -258,18 +295,24 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     root = as_module(obj)
     with _Run(root) as run:
         try:
-            root.update(mode=modes, workers=workers, recursive=not no_recursive)
+            with _phase_summary():
+                root.update(mode=modes, workers=workers, recursive=not no_recursive)
         except Exception as exc:
             raise failure(exc, f'update of {target} failed: ') from exc
         if 'eval' in modes:
             for module in plan_modules(root) if not no_recursive else [root]:
                 if module._evalset is not None:
-                    click.echo(f'eval {_title(module)}: {abbreviate(module.eval_result)}')
+                    # the root by the name TARGET gives it; a module's repr is a tree, not a name
+                    what = target.rpartition(':')[2] if module is root else module._title()
+                    click.echo(f'eval {what}: {abbreviate(module.eval_result)}')
         entries = _deployed(root, found)
         for entry in entries:
             click.echo(f'deployed {entry.name} at {", ".join(entry.urls)} (id {entry.module_id[:12]})')
         if serve:
             _serve(root, run, found, entries)
+    if entries and not serve:  # stopped by _Run on the way out
+        click.echo(f'stopped {len(entries)} service{"s" if len(entries) != 1 else ""} '
+                   '(use --serve to keep them running)')
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[Any]:
@@ -282,34 +325,56 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
                                          f'{exc}', param_hint="'--evalset'") from None
 
 
+def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
+    """--out, checked up front rather than opened lazily: a file that cannot be written is a usage error
+    before anything is deployed, and a failed evaluation leaves no empty file behind."""
+    if path != '-':
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise click.BadParameter(f'the folder {folder} of {path!r} does not exist', ctx, param)
+        if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+            raise click.BadParameter(f'{path!r} cannot be written (no permission)', ctx, param)
+    return path
+
+
 @click.command('eval')
 @traceback_option
 @click.argument('target')
 @click.option('--evalset', 'evalset', required=True, type=click.File('r'), metavar='FILE',
               help='The inputs, one JSON value per line ("-": standard input); an object is passed as keyword '
                    'arguments.')
-@click.option('--out', type=click.File('w'), default='-', metavar='FILE',
+@click.option('--out', type=click.Path(dir_okay=False, writable=True, allow_dash=True), default='-', metavar='FILE',
+              callback=_writable_out,
               help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
                    'output). Values JSON cannot hold are written as their repr.')
+@click.option('--mode', default='train,server', show_default=True,
+              help='The phases to run before the evaluation, comma-separated: train, server (deploy). '
+                   'server alone evaluates an application whose modules need no training.')
 @_run_options
-def eval_command(target: str, evalset: TextIO, out: TextIO, workers: int | None, launcher: str | None,
+def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
-    """Deploy TARGET, call it on every input of --evalset (concurrently), and write its outputs.
+    """Train and deploy TARGET (see --mode), call it on every input of --evalset (concurrently), and
+    write its outputs.
 
     \b
     Exit codes: 0 done; 1 deploying or an input failed (the message names which input);
     2 usage error (bad option, TARGET or evalset line); 130 / 143 interrupted.
     """
+    modes = _parse_modes(mode)
+    if 'eval' in modes:
+        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or server',
+                                 param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
     _apply_settings(launcher, registry, progress)
     root = as_module(load(target))
     with _Run(root):
         try:
-            root.update(mode='server', workers=workers)
+            # trained first (by default): a trainable module deployed untrained could not answer
+            root.update(mode=modes, workers=workers)
             root.evalset(items)
             root.update(mode='eval', recursive=False)
         except Exception as exc:
             raise failure(exc, f'evaluation of {target} failed: ') from exc
-        for output in root.eval_result:
-            out.write(json.dumps(output, default=repr) + '\n')
-        out.flush()
+        lines = [json.dumps(output, default=repr) + '\n' for output in root.eval_result]
+        with click.open_file(out, 'w') as stream:
+            stream.writelines(lines)

@@ -33,9 +33,25 @@ _registry_option = click.option(
          'Default: LAZYPLUG_REGISTRY, else a SQLite file in LAZYPLUG_HOME.')
 
 
-def _registry(url: str | None) -> ServiceRegistry:
+def _registry(url: str | None) -> ServiceRegistry | None:
+    """The registry to read; None when it is the default SQLite file and that does not exist yet
+    (nothing was deployed with it). These commands only read (or remove entries): they never create
+    a registry file, and one named by --registry or LAZYPLUG_REGISTRY that does not exist is a usage error."""
+    from ..config import config
+    from ..services.sqlite import SqliteRegistry
     from .run import apply_registry
-    return apply_registry(url)
+    found = apply_registry(url)
+    if isinstance(found, SqliteRegistry) and not os.path.exists(found.path):
+        if url is None and not config['registry']:
+            return None
+        raise click.BadParameter(f'the registry file {found.path} does not exist (`lazyplug update` creates it '
+                                 'when it deploys)', param_hint="'--registry' / LAZYPLUG_REGISTRY")
+    return found
+
+
+def _no_registry_file() -> str:
+    from ..services import default_url
+    return f'{default_url()}, whose file does not exist yet'
 
 
 def _age(started: float) -> str:
@@ -49,8 +65,15 @@ def _age(started: float) -> str:
     return f'{seconds // 86400}d{seconds % 86400 // 3600}h'
 
 
-def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> ServiceEntry:
-    """The one live entry whose module id starts with ``ident``; none or several is a usage error."""
+def find_service(registry: ServiceRegistry | None, ident: str, param: str = "'ID'") -> ServiceEntry:
+    """The one live entry whose module id starts with ``ident``; none or several, or a blank
+    ``ident`` (which every id starts with: ``stop "$ID"`` with ID unset), is a usage error."""
+    if not ident.strip():
+        raise click.BadParameter('the service id is empty; give an id (or its beginning), see `lazyplug ps`',
+                                 param_hint=param)
+    if registry is None:
+        raise click.BadParameter(f'no service with id {ident!r}: none are running (registry: {_no_registry_file()})',
+                                 param_hint=param)
     entries = registry.list()
     matches = [e for e in entries if e.module_id.startswith(ident)]
     if len(matches) == 1:
@@ -72,12 +95,12 @@ def find_service(registry: ServiceRegistry, ident: str, param: str = "'ID'") -> 
 def ps_command(registry: str | None, as_json: bool) -> None:
     """List the running services of the service registry (oldest first)."""
     found = _registry(registry)
-    entries = found.list()
+    entries = [] if found is None else found.list()
     if as_json:
         echo_json([e.to_dict() for e in entries])
         return
     if not entries:
-        click.echo(f'no services are running (registry: {found.url})')
+        click.echo(f'no services are running (registry: {_no_registry_file() if found is None else found.url})')
         return
     table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP'),
           [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started))
@@ -171,6 +194,11 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
     if (ident is None) == (not stop_all):
         raise click.UsageError('give the ID of a service (see `lazyplug ps`) or --all, not both')
     found = _registry(registry)
+    if found is None:
+        if not stop_all:
+            find_service(found, ident or '')  # says that there is no such service
+        click.echo(f'no services are running (registry: {_no_registry_file()})')
+        return
     entries = found.list() if stop_all else [find_service(found, ident or '')]
     problems = []
     for entry in entries:

@@ -1,7 +1,9 @@
 """TARGET: what a command works on, named as ``path/to/file.py:name`` or ``package.module:name``.
 
 The name may be dotted (``file.py:app.chat``) and names a module, a flow, or a function (or a
-ModuleBase subclass) that returns one when called with no arguments. A file is run as a module of
+ModuleBase subclass) that returns one when called with no arguments. Such a function is called,
+even by ``lazyplug tree``; so a function named ``main`` (a program's entry point) or annotated
+``-> None`` is refused rather than run. A file is run as a module of
 its own (not as ``__main__``: its ``if __name__ == '__main__':`` block does not run) with its
 directory first on ``sys.path``, as ``python file.py`` would have it; its code reaches server
 processes by value (cloudpickle), as a script's does. A package module is imported with the
@@ -102,14 +104,32 @@ def load_module(where: str) -> types.ModuleType:
             from exc
 
 
+def _not_a_factory(name: str, fn: Any) -> str | None:
+    """Why the function ``fn`` (called ``name``) is no factory of modules, or None if it may be one.
+
+    A function is called to get the TARGET, so one that is plainly a program (``main``, the entry
+    point of a script, which may train, deploy or print) or that says it returns nothing
+    (``-> None``) is refused, never run: ``lazyplug tree file.py:main`` must not do main's work.
+    """
+    if name == 'main':
+        return 'main is the entry point of a program, not a function returning a module'
+    annotation = getattr(fn, '__annotations__', {}).get('return', ...)
+    if annotation is None or annotation == 'None':
+        return f'{name}() is annotated to return None, not a module or a flow'
+    return None
+
+
 def _candidates(module: types.ModuleType) -> list[str]:
-    """The names in ``module`` that could be a TARGET: modules, flows, and functions defined there."""
+    """The names in ``module`` that could be a TARGET: modules, flows, and the functions defined there
+    that may be factories (not ``main``, nor one returning None)."""
     found = []
     for key, value in vars(module).items():
         if key.startswith('_'):
             continue
-        factory = isinstance(value, types.FunctionType) or (isinstance(value, type) and issubclass(value, ModuleBase))
-        if isinstance(value, (ModuleBase, FlowBase)) or (factory and value.__module__ == module.__name__):
+        here = getattr(value, '__module__', None) == module.__name__
+        made_here = here and ((isinstance(value, type) and issubclass(value, ModuleBase))
+                              or (isinstance(value, types.FunctionType) and _not_a_factory(key, value) is None))
+        if isinstance(value, (ModuleBase, FlowBase)) or made_here:
             found.append(key)
     return found
 
@@ -144,6 +164,11 @@ def load_target(target: str) -> ModuleBase | FlowBase:
     if _usable(obj):
         return obj  # type: ignore[no-any-return]
     if isinstance(obj, types.FunctionType) or (isinstance(obj, type) and issubclass(obj, ModuleBase)):
+        refused = _not_a_factory(attr.rsplit('.', 1)[-1], obj) if isinstance(obj, types.FunctionType) else None
+        if refused is not None:
+            names = [n for n in _candidates(module) if n != attr]
+            raise TargetError(f'{target} is not run: {refused} (TARGET names a module, a flow, or a function '
+                              f'that returns one; {where} defines: {", ".join(names) or "none of them"})')
         import inspect
         try:
             inspect.signature(obj).bind()

@@ -301,6 +301,11 @@ class ModuleBase:
     def __repr__(self) -> str:
         return make_repr('Module', type(self), name=self.name)
 
+    def _title(self) -> str:
+        """A short name for messages and progress rows: ``Type(name)``, or the type's name (the repr
+        is a tree, too long for one line)."""
+        return f'{type(self).__name__}({self.name})' if self.name else type(self).__name__
+
 
 class _Evaluation:
     """The eval task of one module: call it on every evalset item (concurrently, order kept)."""

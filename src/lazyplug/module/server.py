@@ -85,6 +85,15 @@ class _ServerModuleImpl(ModuleBase):
             return None  # a running service is not started twice; restart() stops it first
         return self._deploy
 
+    def _title(self) -> str:
+        # this part is an internal of the ServerModule the user made: messages name that one
+        m = self._m
+        if m is None:
+            return f'ServerModule({self._preset_url})'
+        served = (m.name or type(m).__name__) if isinstance(m, ModuleBase) else (
+            getattr(m, '__name__', None) or type(m).__name__)
+        return f'ServerModule({served})'
+
     def _make_launcher(self) -> Any:
         launcher = self._launcher or config['launcher']
         if not isinstance(launcher, str):
