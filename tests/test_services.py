@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from lazyplug import _hookcalls, config
+from lazyplug import config
 from lazyplug.contract_tests import ServiceRegistryContract, make_entry
 from lazyplug.errors import ConfigError
 from lazyplug.services import _process, get_registry
 from lazyplug.services.memory import MemoryRegistry
 from lazyplug.services.sqlite import SqliteRegistry, parse_url
+from lazyplug.testing import forgetting_made
 
 LINUX_PROC = _process.start_time(os.getpid()) is not None
 
@@ -55,15 +56,8 @@ def sleeper():
 @pytest.fixture
 def registries_made_here():
     """Forget (and close) the registries get_registry() makes during the test."""
-    before = dict(_hookcalls._made)
-    try:
+    with forgetting_made():
         yield
-    finally:
-        for key, made in list(_hookcalls._made.items()):
-            if key not in before:
-                del _hookcalls._made[key]
-                if hasattr(made, 'close'):
-                    made.close()
 
 
 def child_env():

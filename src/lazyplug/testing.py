@@ -3,7 +3,8 @@
 
 ``isolated_registry()`` and ``isolated_plugins()`` are context managers: what a test registers
 inside them (module groups and modules; hook plugins and settings of the plugin manager) is gone
-when the block ends, and entry points are read afresh inside them.
+when the block ends, and entry points are read afresh inside them. ``forgetting_made()`` closes
+and forgets the service registries, cache stores and launchers that hooks made inside it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-__all__ = ['isolated_plugins', 'isolated_registry']
+__all__ = ['forgetting_made', 'isolated_plugins', 'isolated_registry']
 
 
 def _save_group(group: registry.ModuleGroup) -> Any:
@@ -118,3 +119,22 @@ class isolated_plugins:  # noqa: N801 - used like a function
             _hookcalls._manager = hook_manager
             vars(_hookcalls.state).clear()
             vars(_hookcalls.state).update(flags)
+
+
+class forgetting_made:  # noqa: N801 - used like a function
+    """Close (when they can be) and forget, on exit, the objects hooks made once per process inside
+    the block (``get_registry()``'s registries, ``get_store()``'s stores, launchers), so that the
+    next block makes its own from the settings then in force."""
+
+    def __enter__(self) -> forgetting_made:
+        from . import _hookcalls
+        self._before = set(_hookcalls._made)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        from . import _hookcalls
+        for key in [key for key in _hookcalls._made if key not in self._before]:
+            made = _hookcalls._made.pop(key)
+            if hasattr(made, 'close'):
+                made.close()

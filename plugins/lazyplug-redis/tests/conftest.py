@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 import redis
-from lazyplug import _hookcalls, config
+from lazyplug import config
 from lazyplug.services import get_registry
-from lazyplug.testing import isolated_plugins
+from lazyplug.testing import forgetting_made, isolated_plugins
 
 from lazyplug_redis.server import RedisServer
 from redis_helpers import require_redis_server
@@ -81,15 +81,9 @@ def _isolated(lazyplug_home, monkeypatch):
     monkeypatch.setenv('LAZYPLUG_PLUGINS', 'redis')
     monkeypatch.setenv('LAZYPLUG_STRICT_PLUGINS', '1')
     config.reload()
-    before = dict(_hookcalls._made)
     try:
-        with isolated_plugins(fresh=True):
+        with forgetting_made(), isolated_plugins(fresh=True):
             yield
     finally:
-        for key, made in list(_hookcalls._made.items()):
-            if key not in before:
-                del _hookcalls._made[key]
-                if hasattr(made, 'close'):
-                    made.close()
         monkeypatch.undo()  # the settings of the tests that follow come from their own environment
         config.reload()
