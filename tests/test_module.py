@@ -25,6 +25,22 @@ class Upper(ModuleBase):
 
 def test_calling_a_module_runs_forward_with_the_arguments():
     assert Echo()(1, 2, k=3) == ((1, 2), {'k': 3})
+    assert Echo()(1) == ((1,), {})
+    assert Echo()() == ((), {})
+    assert Echo()(k=3) == ((), {'k': 3})
+    assert Echo()(lazyplug.kwargs()) == ((), {})
+
+
+def test_a_subclass_may_name_the_module_before_calling_init():
+    class Named(ModuleBase):
+        def __init__(self):
+            self.name = 'mine'
+            self.sub = Echo()
+            super().__init__()
+
+    named = Named()
+    assert (named.name, named.group_id, named.submodules) == ('mine', None, [named.sub])
+    assert Named.name is None  # the instance's name did not land on the class
 
 
 def test_a_leading_kwargs_value_is_spread_into_keyword_arguments():

@@ -286,11 +286,13 @@ def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
     assert _hookcalls.state.module_call is True
     assert Echo()(1, k=2) == (1, {'k': 2})
     assert Echo()(lazyplug.kwargs(x=3)) == (3, {})
-    assert calls == [('Echo', (1,), {'k': 2}, (1, {'k': 2})), ('Echo', (), {'x': 3}, (3, {}))]
+    assert Echo()(5) == (5, {})  # the one-argument call, otherwise the fast path
+    assert calls == [('Echo', (1,), {'k': 2}, (1, {'k': 2})), ('Echo', (), {'x': 3}, (3, {})),
+                     ('Echo', (5,), {}, (5, {}))]
     plugins.unregister(plugin)
     assert _hookcalls.state.module_call is False
     Echo()(4)
-    assert len(calls) == 2
+    assert len(calls) == 3
 
 
 def test_a_plugin_can_replace_a_module_call():

@@ -30,8 +30,25 @@ class _State:
 
 
 state = _State()
+FLAGS = ('module_call', 'collect_tasks', 'run_task', 'task_progress')
+_watchers: list[Callable[[], None]] = []
 _made_lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
+
+
+def watch(watcher: Callable[[], None]) -> None:
+    """Call ``watcher()`` now and whenever the flags change: for a fast path that reads a flag
+    once per change rather than once per call (ModuleBase's ``__call__``)."""
+    _watchers.append(watcher)
+    watcher()
+
+
+def set_flags(flags: dict[str, bool]) -> None:
+    """Set the fast-path flags (names in ``FLAGS``) and tell the watchers."""
+    for name, value in flags.items():
+        setattr(state, name, value)
+    for watcher in _watchers:
+        watcher()
 
 
 def attach(manager: pluggy.PluginManager | None, builtin_names: frozenset[str] = frozenset()) -> None:
@@ -39,17 +56,14 @@ def attach(manager: pluggy.PluginManager | None, builtin_names: frozenset[str] =
     global _manager
     _manager = manager
     if manager is None:
-        state.module_call = state.collect_tasks = state.run_task = state.task_progress = True
+        set_flags(dict.fromkeys(FLAGS, True))
         return
 
     def implemented(hook_name: str) -> bool:
         caller = getattr(manager.hook, hook_name)
         return any(impl.plugin_name not in builtin_names for impl in caller.get_hookimpls())
 
-    state.module_call = implemented('lazyplug_module_call')
-    state.collect_tasks = implemented('lazyplug_collect_tasks')
-    state.run_task = implemented('lazyplug_run_task')
-    state.task_progress = implemented('lazyplug_task_progress')
+    set_flags({name: implemented(f'lazyplug_{name}') for name in FLAGS})
 
 
 def load() -> pluggy.PluginManager:

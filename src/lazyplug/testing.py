@@ -96,7 +96,8 @@ class isolated_plugins:  # noqa: N801 - used like a function
         from . import _hookcalls, plugins
         with plugins._lock:
             manager = plugins._manager
-            self._saved = (manager, dict(plugins._infos), _hookcalls._manager, dict(vars(_hookcalls.state)))
+            self._saved = (manager, dict(plugins._infos), _hookcalls._manager,
+                           {name: getattr(_hookcalls.state, name) for name in _hookcalls.FLAGS})
             self._registered = set(map(id, manager.get_plugins())) if manager is not None else set()
             if self._fresh:
                 plugins.reset()
@@ -117,8 +118,7 @@ class isolated_plugins:  # noqa: N801 - used like a function
             plugins._infos.clear()
             plugins._infos.update(infos)
             _hookcalls._manager = hook_manager
-            vars(_hookcalls.state).clear()
-            vars(_hookcalls.state).update(flags)
+            _hookcalls.set_flags(flags)
 
 
 class forgetting_made:  # noqa: N801 - used like a function

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 __all__ = ['ModuleBase']
 
 
-_NO_ARG: Any = object()  # "called without arguments"; never seen outside this module
+# "called without arguments": an empty kwargs, so that the hot path's one type check also sends
+# `m()` to the slow path, where it spreads to no arguments; never seen outside this module
+_NO_ARG: Any = kwargs()
 
 
 def _identity(x: Any) -> Any:
@@ -44,39 +46,43 @@ class ModuleBase:
     ``__init__``; submodules may be assigned before or after it.
     """
 
-    name: str | None
-    group_id: str | None
-    return_trace: bool
-    eval_result: Any
+    # Defaults live on the class and the instance is written with object.__setattr__, never
+    # through self.__dict__: reading an instance's __dict__ turns CPython's compact attribute
+    # layout into a plain dict, after which every attribute read in a call is slower (a module
+    # call costs a sixth more; benchmarks/bench_core.py).
+    name: str | None = None
+    group_id: str | None = None
+    return_trace: bool = False
+    eval_result: Any = None
     _module_id: str
     _hooks: list[Any]
-    _use_cache: bool | str
-    _lp_plain: bool
-    _evalset: list[Any] | None
+    _use_cache: bool | str = False
+    _lp_plain: bool = True
+    _lp_subs: dict[str, ModuleBase] | None = None
+    _evalset: list[Any] | None = None
     _eval_collect: Callable[[list[Any]], Any]
 
     def __init__(self, *, return_trace: bool = False, id: str | None = None,  # noqa: A002
                  name: str | None = None, group_id: str | None = None) -> None:
-        d = self.__dict__
-        d.setdefault('_lp_subs', {})
-        d['_module_id'] = id or os.urandom(16).hex()
-        for key, value in (('name', name), ('group_id', group_id)):
-            if value is not None or key not in d:
-                d[key] = value
-        d['return_trace'] = return_trace
-        d['_hooks'] = []
-        d['_use_cache'] = False
-        d['_lp_plain'] = not return_trace
-        d['_evalset'] = None
-        d['_eval_collect'] = _identity
-        d['eval_result'] = None
+        put = object.__setattr__
+        put(self, '_module_id', id or os.urandom(16).hex())
+        if name is not None:  # else keep what a subclass set before calling this
+            put(self, 'name', name)
+        if group_id is not None:
+            put(self, 'group_id', group_id)
+        put(self, 'return_trace', return_trace)
+        put(self, '_hooks', [])
+        put(self, '_use_cache', False)
+        put(self, '_lp_plain', not return_trace)
+        put(self, '_eval_collect', _identity)
 
     # -- submodules ----------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
-        subs = self.__dict__.get('_lp_subs')
+        subs = self._lp_subs
         if isinstance(value, ModuleBase):
             if subs is None:
-                subs = self.__dict__['_lp_subs'] = {}
+                subs = {}
+                object.__setattr__(self, '_lp_subs', subs)
             subs[name] = value  # re-assigning an attribute replaces its submodule in place
         elif subs and name in subs:
             del subs[name]
@@ -86,17 +92,18 @@ class ModuleBase:
 
     def _refresh_plain(self) -> None:
         """Whether a call may skip hooks, tracing and caching (the fast path of ``__call__``)."""
-        d = self.__dict__
-        d['_lp_plain'] = not (d.get('_hooks') or d.get('return_trace') or d.get('_use_cache'))
+        plain = not (getattr(self, '_hooks', None) or self.return_trace or self._use_cache)
+        object.__setattr__(self, '_lp_plain', plain)
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
-        self.__dict__.get('_lp_subs', {}).pop(name, None)
+        if self._lp_subs:
+            self._lp_subs.pop(name, None)
 
     @property
     def submodules(self) -> list[ModuleBase]:
         """The modules held by this module's attributes, in assignment order."""
-        return list(self.__dict__.get('_lp_subs', {}).values())
+        return list(self._lp_subs.values()) if self._lp_subs else []
 
     def for_each(self, filter: Callable[[ModuleBase], bool], action: Callable[[ModuleBase], Any]) -> None:  # noqa: A002
         """Call ``action(m)`` for every module below this one (pre-order, each once) where ``filter(m)``."""
@@ -116,23 +123,30 @@ class ModuleBase:
 
     # -- calling -------------------------------------------------------------------------------
     def __call__(self, arg: Any = _NO_ARG, /, *args: Any, **kw: Any) -> Any:
-        # The one-argument call is the hot path: no hooks, no plugin, no kwargs value to spread.
-        # `arg` is split from `args` because that shape costs a third less than `*args` alone.
-        if self._lp_plain and not _hookstate.module_call:
-            if arg is _NO_ARG:
-                return self.forward(**kw)
-            if arg.__class__ is not kwargs:
-                return self.forward(arg, *args, **kw) if args or kw else self.forward(arg)
-        if arg is _NO_ARG:
-            all_args: tuple[Any, ...] = ()
-        elif arg.__class__ is kwargs:
+        """Call ``forward``: a ``kwargs`` first argument is spread into keyword arguments; this
+        module's hooks, cache and trace, and plugins wrapping ``lazyplug_module_call``, take part."""
+        # The hot path (one argument, nothing to do but forward) is four checks: they are what a
+        # call adds to forward's cost (benchmarks/bench_core.py). `arg` is split from `args`
+        # because that shape costs a third less than `*args` alone. While some plugin implements
+        # lazyplug_module_call, _hooked_call stands in for this method (see _follow_module_call).
+        if args or kw or type(arg) is kwargs or not self._lp_plain:
+            return self._call_spread(arg, args, kw)
+        return self.forward(arg)
+
+    def _hooked_call(self, arg: Any = _NO_ARG, /, *args: Any, **kw: Any) -> Any:
+        return self._call_spread(arg, args, kw)
+
+    def _call_spread(self, arg: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """Every call but the hot path's: ``m()`` passes ``_NO_ARG``, an empty ``kwargs``."""
+        if type(arg) is kwargs:
             kw = {**arg, **kw}
-            all_args = args
         else:
-            all_args = (arg, *args)
+            args = (arg, *args)
         if _hookstate.module_call:
-            return _hookcalls.module_call(self, all_args, kw)
-        return self._call_impl(all_args, kw)
+            return _hookcalls.module_call(self, args, kw)
+        if self._lp_plain:
+            return self.forward(*args, **kw)
+        return self._call_impl(args, kw)
 
     def _call_impl(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
         """Run ``forward`` inside this module's hooks, with its cache and trace; what the core's
@@ -171,7 +185,7 @@ class ModuleBase:
         A string ``flag`` is a tag that separates this module's entries from those of other
         instances of its class; ``False`` turns caching off. Hooks still run on cache hits.
         """
-        self.__dict__['_use_cache'] = flag or False
+        object.__setattr__(self, '_use_cache', flag or False)
         self._refresh_plain()
         return self
 
@@ -294,8 +308,8 @@ class ModuleBase:
             data = evalset
         else:
             raise EvalsetError(f'evalset takes a sequence or a file path, not {type(evalset).__name__}')
-        self.__dict__['_evalset'] = list(data)
-        self.__dict__['_eval_collect'] = collect_f
+        object.__setattr__(self, '_evalset', list(data))
+        object.__setattr__(self, '_eval_collect', collect_f)
 
     # -- presentation --------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -305,6 +319,18 @@ class ModuleBase:
         """A short name for messages and progress rows: ``Type(name)``, or the type's name (the repr
         is a tree, too long for one line)."""
         return f'{type(self).__name__}({self.name})' if self.name else type(self).__name__
+
+
+_plain_call = ModuleBase.__call__
+
+
+def _follow_module_call() -> None:
+    # one check when the plugins change instead of one in every call
+    call = ModuleBase._hooked_call if _hookstate.module_call else _plain_call
+    ModuleBase.__call__ = call  # type: ignore[method-assign]
+
+
+_hookcalls.watch(_follow_module_call)
 
 
 class _Evaluation:
