@@ -78,13 +78,45 @@ def load(call: Any, clients: int, seconds: float) -> tuple[float, float, float]:
     return len(merged) / elapsed, merged[len(merged) // 2], merged[int(len(merged) * 0.99)]
 
 
-def deploy_many(count: int, workers: int, launcher: str = 'local') -> float:
-    """Seconds to deploy ``count`` servers of ``echo`` with ``workers`` deploying at once."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, all its threads (Linux's schedstat: nanoseconds)."""
+    total = 0
+    for task in os.listdir(f'/proc/{pid}/task'):
+        with open(f'/proc/{pid}/task/{task}/schedstat') as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
+
+
+def _forked_servers(fork_server: int) -> list[int]:
+    """The server processes the fork server made (their parent process)."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == fork_server:
+            pids.append(int(entry))
+    return pids
+
+
+def deploy_many(count: int, workers: int, launcher: str = 'local') -> tuple[float, float | None]:
+    """Seconds to deploy ``count`` servers of ``echo`` with ``workers`` deploying at once, and the
+    CPU seconds that took in every process involved (None where /proc cannot tell)."""
+    from lazyplug.launchers.local import fork_server_pid
     app = lazyplug.ActionModule(*[lazyplug.ServerModule(echo, launcher=launcher) for _ in range(count)])
+    fork_server = fork_server_pid()
+    measurable = fork_server is not None and os.path.exists(f'/proc/{fork_server}/task')
+    before = time.process_time() + (_cpu_seconds(fork_server) if measurable else 0)  # type: ignore[arg-type]
     began = time.perf_counter()
     try:
         app.start(workers=workers)
-        return time.perf_counter() - began
+        elapsed = time.perf_counter() - began
+        if not measurable:
+            return elapsed, None
+        after = time.process_time() + _cpu_seconds(fork_server)  # type: ignore[arg-type]
+        return elapsed, after - before + sum(_cpu_seconds(pid) for pid in _forked_servers(fork_server))  # type: ignore[arg-type]
     finally:
         app.stop()
 
@@ -123,14 +155,26 @@ def main(argv: list[str] | None = None) -> int:
         sm.stop()
     print_table(f'A trivial served function, {seconds:g} s of calls (loopback, keep-alive)', rows)
 
-    one = min(deploy_many(1, 1) for _ in range(repeats))
-    eight_serial = deploy_many(8, 1)
-    eight = min(deploy_many(8, 8) for _ in range(max(1, repeats // 2)))
+    deploy_many(1, 1)  # the fork server starts
+    one, one_cpu = min(deploy_many(1, 1) for _ in range(repeats))
+    eight_serial, _ = deploy_many(8, 1)
+    eight, eight_cpu = min(deploy_many(8, 8) for _ in range(max(1, repeats // 2)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
     deploy_rows = [
-        Row('8 servers, workers=8', f'{eight:.2f} s', f'1 server: {one:.2f} s', eight / one, '<= 1.5x',
+        Row('8 servers, workers=8', f'{eight:.3f} s', f'1 server: {one:.3f} s', eight / one, '<= 1.5x',
             eight <= 1.5 * one),
-        Row('8 servers, workers=1', f'{eight_serial:.2f} s', f'1 server: {one:.2f} s', eight_serial / one),
+        Row('8 servers, workers=1', f'{eight_serial:.3f} s', f'1 server: {one:.3f} s', eight_serial / one),
     ]
+    if one_cpu is not None and eight_cpu is not None:
+        # every process's CPU time for the deploys: on `cores` cores, 8 deploys last at least
+        # their CPU time divided by the cores, whatever runs them at once
+        floor = eight_cpu / min(cores, 8)
+        deploy_rows += [
+            Row('  CPU time, all processes: 1 server', f'{one_cpu * 1e3:.1f} ms', f'its wall time: {one * 1e3:.1f} ms',
+                one_cpu / one),
+            Row(f'  CPU time: 8 servers / {cores} cores', f'{floor * 1e3:.1f} ms', f'1 server: {one:.3f} s',
+                floor / one, 'the least 8 can take here'),
+        ]
     print_table('Deploying (local launcher)', deploy_rows)
 
     print_goals([*first_rows, *rows, *deploy_rows], started)

@@ -26,16 +26,17 @@ class _Connection:
     """A keep-alive HTTP/1.1 connection to a lazyplug server: one write per request, and only what
     a lazyplug reply holds is parsed (a status line and a Content-Length)."""
 
-    def __init__(self, netloc: str) -> None:
+    def __init__(self, netloc: str, timeout: float | None = None) -> None:
         host, _, port = netloc.rpartition(':')
-        self.sock = socket.create_connection((host.strip('[]'), int(port)), timeout=config['call_timeout'])
+        self.sock = socket.create_connection((host.strip('[]'), int(port)),
+                                             timeout=config['call_timeout'] if timeout is None else timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.head = f'Host: {netloc}\r\n'.encode()
         self.pending = b''
 
-    def post(self, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
-        self.sock.sendall(b'POST %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n%s'
-                          % (path.encode(), self.head, headers, len(body), body))
+    def request(self, method: bytes, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
+        self.sock.sendall(b'%s %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n%s'
+                          % (method, path.encode(), self.head, headers, len(body), body))
         data = self.pending
         while b'\r\n\r\n' not in data:
             data += self._recv()
@@ -76,7 +77,7 @@ def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]
         try:
             if conn is None:
                 conn = pool[netloc] = _Connection(netloc)
-            return conn.post(path, body, headers)
+            return conn.request(b'POST', path, body, headers)
         except (OSError, ValueError, http.client.HTTPException) as exc:
             _drop(netloc)
             if attempt == 0 and reused and not isinstance(exc, ConnectionRefusedError):
@@ -88,11 +89,13 @@ def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]
 
 def health(url: str, timeout: float = 1.0) -> bool:
     """Whether the service at ``url`` answers its health check."""
-    conn = http.client.HTTPConnection(urllib.parse.urlsplit(url).netloc, timeout=timeout)
     try:
-        conn.request('GET', '/health')
-        return conn.getresponse().status == 200
-    except OSError:
+        conn = _Connection(urllib.parse.urlsplit(url).netloc, timeout)
+    except (OSError, ValueError):
+        return False
+    try:
+        return conn.request(b'GET', '/health', b'', b'')[0] == 200
+    except (OSError, ValueError, IndexError, http.client.HTTPException):
         return False
     finally:
         conn.close()

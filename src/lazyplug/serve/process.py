@@ -76,9 +76,16 @@ def bind(host: str, port: int | None) -> socket.socket:
 
 def serve(spec: ServeSpec, sock: socket.socket) -> Any:
     """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``)."""
+    import logging
+
     import uvicorn
-    config = uvicorn.Config(spec.app(), log_level='warning', access_log=False, lifespan='off',
-                            timeout_keep_alive=60)
+    # A server forked by the fork server inherits uvicorn's logging set up there: configuring it
+    # again, like loading the websocket and proxy-header layers this app never uses, is a third
+    # of what a forked server's start costs
+    from uvicorn.config import LOGGING_CONFIG
+    log_config = None if logging.getLogger('uvicorn').handlers else LOGGING_CONFIG
+    config = uvicorn.Config(spec.app(), log_level='warning', log_config=log_config, access_log=False,
+                            lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=60)
     return uvicorn.Server(config)
 
 
