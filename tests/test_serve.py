@@ -417,3 +417,30 @@ def test_bad_arguments_are_refused_at_construction():
     with pytest.raises(InvalidArgumentError, match="no option 'colour'"):
         from lazyplug.launchers.local import LocalLauncher
         LocalLauncher({'colour': 'red'})
+
+
+def test_the_health_check_tells_a_lazyplug_server_from_a_closed_port_and_from_other_servers(started):
+    import socket
+    import threading
+
+    from lazyplug.serve.client import health
+
+    sm = started(ServerModule(Upper(), launcher='thread', security_key=True))
+    assert health(sm._url)
+
+    with socket.socket() as closed:
+        closed.bind(('127.0.0.1', 0))
+        closed_port = closed.getsockname()[1]
+    assert not health(f'http://127.0.0.1:{closed_port}', timeout=0.5)
+
+    with socket.create_server(('127.0.0.1', 0)) as other:
+        def answer_garbage():
+            conn, _ = other.accept()
+            with conn:
+                conn.recv(1024)
+                conn.sendall(b'SSH-2.0-OpenSSH\r\n\r\n')
+
+        thread = threading.Thread(target=answer_garbage)
+        thread.start()
+        assert not health(f'http://127.0.0.1:{other.getsockname()[1]}', timeout=2)
+        thread.join()
