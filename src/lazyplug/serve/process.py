@@ -79,10 +79,11 @@ def serve(spec: ServeSpec, sock: socket.socket) -> Any:
     import logging
 
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
     # A server forked by the fork server inherits uvicorn's logging set up there: configuring it
     # again, like loading the websocket and proxy-header layers this app never uses, is a third
     # of what a forked server's start costs
-    from uvicorn.config import LOGGING_CONFIG
     log_config = None if logging.getLogger('uvicorn').handlers else LOGGING_CONFIG
     config = uvicorn.Config(spec.app(), log_level='warning', log_config=log_config, access_log=False,
                             lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=60)
