@@ -1,5 +1,6 @@
 """Helpers of the command-line tests: run ``python -m lazyplug`` as a user would."""
 
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -68,6 +69,31 @@ def lazyplug_cmd(*args, cwd, home, input=None, timeout=120, **env):
     """Run ``python -m lazyplug ARGS`` in ``cwd``; return the completed process."""
     return subprocess.run([sys.executable, '-m', 'lazyplug', *args], cwd=cwd, env=cli_env(home, **env),
                           capture_output=True, text=True, input=input, timeout=timeout)
+
+
+def start_lazyplug(*args, cwd, home):
+    """``python -m lazyplug ARGS`` started in ``cwd``, its output piped as text; end it with ``end_child``."""
+    return subprocess.Popen([sys.executable, '-m', 'lazyplug', *args], cwd=cwd, env=cli_env(home),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def end_child(proc):
+    """Kill ``proc`` if it still runs, wait for it and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(30)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+@contextlib.contextmanager
+def lazyplug_child(*args, cwd, home):
+    """``start_lazyplug`` for the length of a with-block, ended whatever the block does."""
+    proc = start_lazyplug(*args, cwd=cwd, home=home)
+    try:
+        yield proc
+    finally:
+        end_child(proc)
 
 
 def _alive(pid):

@@ -1,10 +1,7 @@
 """Fixtures of the command-line tests: an application file, a private LAZYPLUG_HOME, a runner."""
 
-import subprocess
-import sys
-
 import pytest
-from cli_helpers import APP, cli_env, lazyplug_cmd
+from cli_helpers import APP, end_child, lazyplug_cmd, start_lazyplug
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +28,7 @@ def run(app_dir, home):
 
 
 def start_serving(app_dir, home, *extra):
-    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', 'update', 'app.py:app', '--serve', *extra],
-                            cwd=app_dir, env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_lazyplug('update', 'app.py:app', '--serve', *extra, cwd=app_dir, home=home)
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -53,8 +49,4 @@ def serving(app_dir, home):
 
     yield serve
     for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
-        proc.stderr.close()
+        end_child(proc)

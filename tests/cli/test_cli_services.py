@@ -9,7 +9,7 @@ import textwrap
 import time
 
 import pytest
-from cli_helpers import assert_gone, cli_env
+from cli_helpers import assert_gone, cli_env, lazyplug_child
 
 
 def test_ps_lists_what_update_serve_runs_in_another_process_and_stop_ends_it(run, serving):
@@ -157,9 +157,7 @@ def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_
 
         app = lazyplug.ActionModule(Grabby(), lazyplug.ServerModule(upper))
     '''))
-    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', 'update', 'grabby.py:app', '--serve'], cwd=app_dir,
-                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with lazyplug_child('update', 'grabby.py:app', '--serve', cwd=app_dir, home=home) as proc:
         for line in proc.stdout:
             if line.startswith('serving '):
                 break
@@ -167,12 +165,6 @@ def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert_gone(entry['pids'])
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def test_a_service_is_here_when_its_node_is_this_processs():

@@ -2,11 +2,9 @@
 
 import json
 import signal
-import subprocess
-import sys
 
 import pytest
-from cli_helpers import assert_gone, cli_env, run_in_terminal
+from cli_helpers import assert_gone, lazyplug_child, run_in_terminal
 
 # -- update ---------------------------------------------------------------------------------------
 
@@ -134,9 +132,7 @@ app = lazyplug.ActionModule(lazyplug.ServerModule(lambda x: x), slow)
 @pytest.mark.parametrize(('sig', 'code'), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_update_stops_what_it_deployed_and_says_so_in_its_exit_code(run, app_dir, home, sig, code):
     (app_dir / 'slow.py').write_text(SLOW)
-    proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', 'update', 'slow.py:app'], cwd=app_dir,
-                            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with lazyplug_child('update', 'slow.py:app', cwd=app_dir, home=home) as proc:
         for line in proc.stdout:
             if line == 'evaluating\n':
                 break
@@ -145,12 +141,6 @@ def test_an_interrupted_update_stops_what_it_deployed_and_says_so_in_its_exit_co
         assert proc.wait(30) == code
         assert f'lazyplug: {signal.Signals(sig).name} received; stopping what was deployed' in proc.stderr.read()
         assert_gone(entry['pids'])
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 # -- eval -----------------------------------------------------------------------------------------
