@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
 
 import pytest
 
@@ -30,16 +31,16 @@ def stored_ids(registry):
         return {row[0] for row in conn.execute('SELECT module_id FROM services')}
 
 
+@pytest.fixture
+def sqlite_registry(tmp_path):
+    """A SQLite registry in the test's directory (``.url``, ``.path``), closed after the test."""
+    with closing(SqliteRegistry(f'sqlite://{tmp_path}/services.sqlite')) as made:
+        yield made
+
+
 @pytest.fixture(params=['memory', 'sqlite'])
-def registry(request, tmp_path):
-    if request.param == 'memory':
-        yield MemoryRegistry('memory://')
-    else:
-        made = SqliteRegistry(f'sqlite://{tmp_path}/services.sqlite')
-        try:
-            yield made
-        finally:
-            made.close()
+def registry(request):
+    return MemoryRegistry('memory://') if request.param == 'memory' else request.getfixturevalue('sqlite_registry')
 
 
 @pytest.fixture
@@ -193,11 +194,8 @@ def test_a_sqlite_url_is_percent_decoded(tmp_path):
 
 
 def test_the_sqlite_registry_creates_the_parent_directory(tmp_path):
-    made = SqliteRegistry(f'sqlite://{tmp_path}/new/sub/services.sqlite')
-    try:
+    with closing(SqliteRegistry(f'sqlite://{tmp_path}/new/sub/services.sqlite')) as made:
         made.publish(make_entry())
-    finally:
-        made.close()
     assert (tmp_path / 'new' / 'sub' / 'services.sqlite').is_file()
 
 
@@ -211,28 +209,22 @@ def test_a_malformed_sqlite_url_is_a_config_error_naming_it(url):
     assert repr(url) in str(info.value)
 
 
-def test_the_sqlite_database_is_in_wal_mode(tmp_path):
-    made = SqliteRegistry(f'sqlite://{tmp_path}/services.sqlite')
-    try:
-        made.publish(make_entry())
-    finally:
-        made.close()
-    with sqlite3.connect(tmp_path / 'services.sqlite') as conn:
+def test_the_sqlite_database_is_in_wal_mode(sqlite_registry):
+    sqlite_registry.publish(make_entry())
+    sqlite_registry.close()
+    with sqlite3.connect(sqlite_registry.path) as conn:
         assert conn.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
 
 
-def test_a_corrupt_sqlite_row_is_dropped_not_an_error(tmp_path):
-    made = SqliteRegistry(f'sqlite://{tmp_path}/services.sqlite')
-    try:
-        made.publish(make_entry('good'))
-        with sqlite3.connect(made.path) as conn:
-            conn.executemany('INSERT INTO services (module_id, entry) VALUES (?, ?)',
-                             [('junk', '{not json'), ('wrong', json.dumps({'module_id': 'wrong', 'pids': 'x'}))])
-        assert made.lookup('junk') is None
-        assert [e.module_id for e in made.list()] == ['good']
-        assert stored_ids(made) == {'good'}
-    finally:
-        made.close()
+def test_a_corrupt_sqlite_row_is_dropped_not_an_error(sqlite_registry):
+    made = sqlite_registry
+    made.publish(make_entry('good'))
+    with sqlite3.connect(made.path) as conn:
+        conn.executemany('INSERT INTO services (module_id, entry) VALUES (?, ?)',
+                         [('junk', '{not json'), ('wrong', json.dumps({'module_id': 'wrong', 'pids': 'x'}))])
+    assert made.lookup('junk') is None
+    assert [e.module_id for e in made.list()] == ['good']
+    assert stored_ids(made) == {'good'}
 
 
 PUBLISH_ONE = '''
@@ -245,15 +237,10 @@ PUBLISH_ONE = '''
 '''
 
 
-def test_an_entry_published_by_another_process_is_found_in_sqlite(tmp_path):
-    url = f'sqlite://{tmp_path}/services.sqlite'
-    proc = start_python(PUBLISH_ONE, url, os.getpid())
+def test_an_entry_published_by_another_process_is_found_in_sqlite(sqlite_registry):
+    proc = start_python(PUBLISH_ONE, sqlite_registry.url, os.getpid())
     finish([proc])
-    made = SqliteRegistry(url)
-    try:
-        entry = made.lookup('theirs')
-    finally:
-        made.close()
+    entry = sqlite_registry.lookup('theirs')
     assert entry is not None and entry.owner_pid == proc.pid and entry.urls == ['http://127.0.0.1:9100']
 
 
@@ -271,16 +258,12 @@ PUBLISH_MANY = '''
 '''
 
 
-def test_concurrent_processes_publishing_different_ids_all_succeed(tmp_path):
-    url, go = f'sqlite://{tmp_path}/services.sqlite', tmp_path / 'go'
-    procs = [start_python(PUBLISH_MANY, url, go, f'p{n}', 20, os.getpid()) for n in range(5)]
+def test_concurrent_processes_publishing_different_ids_all_succeed(sqlite_registry, tmp_path):
+    go = tmp_path / 'go'
+    procs = [start_python(PUBLISH_MANY, sqlite_registry.url, go, f'p{n}', 20, os.getpid()) for n in range(5)]
     go.touch()
     finish(procs)
-    made = SqliteRegistry(url)
-    try:
-        ids = {e.module_id for e in made.list()}
-    finally:
-        made.close()
+    ids = {e.module_id for e in sqlite_registry.list()}
     assert ids == {f'p{n}-{i}' for n in range(5) for i in range(20)}
 
 
@@ -304,40 +287,33 @@ PUBLISH_CONTESTED = '''
 '''
 
 
-def test_of_processes_publishing_the_same_ids_at_once_exactly_one_wins_each(tmp_path):
-    url, go = f'sqlite://{tmp_path}/services.sqlite', tmp_path / 'go'
-    procs = [start_python(PUBLISH_CONTESTED, url, go, 30, os.getpid()) for _ in range(5)]
+def test_of_processes_publishing_the_same_ids_at_once_exactly_one_wins_each(sqlite_registry, tmp_path):
+    go = tmp_path / 'go'
+    procs = [start_python(PUBLISH_CONTESTED, sqlite_registry.url, go, 30, os.getpid()) for _ in range(5)]
     go.touch()
     won = {proc.pid: out.split() for proc, out in zip(procs, finish(procs))}
     winners = {module_id: pid for pid, ids in won.items() for module_id in ids}
     assert sorted(winners) == sorted(f'contested-{i}' for i in range(30))
     assert sum(map(len, won.values())) == 30  # no id won twice
-    made = SqliteRegistry(url)
-    try:
-        assert {e.module_id: e.owner_pid for e in made.list()} == winners
-    finally:
-        made.close()
+    assert {e.module_id: e.owner_pid for e in sqlite_registry.list()} == winners
 
 
 @pytest.mark.skipif(not hasattr(os, 'fork'), reason='needs os.fork')
 @pytest.mark.filterwarnings('ignore:This process .* is multi-threaded:DeprecationWarning')
-def test_a_forked_child_uses_its_own_sqlite_connection(tmp_path):
-    made = SqliteRegistry(f'sqlite://{tmp_path}/services.sqlite')
-    try:
-        made.publish(make_entry('parent'))
-        pid = os.fork()
-        if pid == 0:  # the child: publish through the inherited object, then leave at once
-            code = 1
-            try:
-                made.publish(make_entry('child', pids=[os.getppid()], owner_pid=os.getppid()))
-                code = 0 if made.lookup('parent') is not None else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
-        assert {e.module_id for e in made.list()} == {'parent', 'child'}
-    finally:
-        made.close()
+def test_a_forked_child_uses_its_own_sqlite_connection(sqlite_registry):
+    made = sqlite_registry
+    made.publish(make_entry('parent'))
+    pid = os.fork()
+    if pid == 0:  # the child: publish through the inherited object, then leave at once
+        code = 1
+        try:
+            made.publish(make_entry('child', pids=[os.getppid()], owner_pid=os.getppid()))
+            code = 0 if made.lookup('parent') is not None else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert {e.module_id for e in made.list()} == {'parent', 'child'}
 
 
 # -- get_registry --------------------------------------------------------------------------------------
