@@ -155,6 +155,7 @@ class _Child:
                                          env=env)
         self.output: collections.deque[str] = collections.deque(maxlen=40)
         self.port: int | None = None
+        self.said = threading.Event()  # set once the port is known, or the output has ended
         self._url_host = url_host
         threading.Thread(target=self._drain, name=f'lazyplug-child-{self.proc.pid}', daemon=True).start()
         assert self.proc.stdin is not None
@@ -166,14 +167,18 @@ class _Child:
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            line = raw.decode('utf-8', 'replace').rstrip()
-            if line.startswith(READY_PREFIX) and self.port is None:
-                self.port = int(line[len(READY_PREFIX):])
-            else:
-                self.output.append(line)
-        if isinstance(self.proc, _Forked):
-            self.proc.ended.set()
+        try:
+            for raw in self.proc.stdout:
+                line = raw.decode('utf-8', 'replace').rstrip()
+                if line.startswith(READY_PREFIX) and self.port is None:
+                    self.port = int(line[len(READY_PREFIX):])
+                    self.said.set()
+                else:
+                    self.output.append(line)
+        finally:
+            if isinstance(self.proc, _Forked):
+                self.proc.ended.set()
+            self.said.set()
 
     @property
     def url(self) -> str:
@@ -186,15 +191,16 @@ class _Child:
         return 'exited' if isinstance(self.proc, _Forked) else f'exited with status {code}'
 
     def wait_ready(self, deadline: float, timeout: float) -> None:
-        while self.port is None:
-            gone = self.why_gone()
-            if gone is not None:
-                raise LaunchError(f'the server process {gone} before listening; its last output:\n'
-                                  f'{self.last_output()}')
-            if time.monotonic() > deadline:
-                raise LaunchError(f'the server process did not start listening within {timeout:g} s (the '
-                                  f'start_timeout setting); its last output:\n{self.last_output()}')
-            time.sleep(0.005)
+        if not self.said.wait(max(0.0, deadline - time.monotonic())):
+            raise LaunchError(f'the server process did not start listening within {timeout:g} s (the '
+                              f'start_timeout setting); its last output:\n{self.last_output()}')
+        if self.port is None:  # its output ended: it exited, or is exiting
+            try:
+                self.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                pass
+            raise LaunchError(f'the server process {self.why_gone() or "closed its output"} before listening; '
+                              f'its last output:\n{self.last_output()}')
         wait_healthy(self.url, deadline, self.why_gone, timeout, self.last_output)
 
     def last_output(self) -> str:
