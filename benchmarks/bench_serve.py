@@ -108,16 +108,17 @@ def deploy_many(count: int, workers: int, launcher: str = 'local') -> tuple[floa
     from lazyplug.launchers.local import fork_server_pid
     app = lazyplug.ActionModule(*[lazyplug.ServerModule(echo, launcher=launcher) for _ in range(count)])
     fork_server = fork_server_pid()
-    measurable = fork_server is not None and os.path.exists(f'/proc/{fork_server}/task')
-    before = time.process_time() + (_cpu_seconds(fork_server) if measurable else 0)  # type: ignore[arg-type]
+    if fork_server is not None and not os.path.exists(f'/proc/{fork_server}/task'):
+        fork_server = None  # no /proc to read: the time alone
+    before = 0.0 if fork_server is None else time.process_time() + _cpu_seconds(fork_server)
     began = time.perf_counter()
     try:
         app.start(workers=workers)
         elapsed = time.perf_counter() - began
-        if not measurable:
+        if fork_server is None:
             return elapsed, None
-        after = time.process_time() + _cpu_seconds(fork_server)  # type: ignore[arg-type]
-        return elapsed, after - before + sum(_cpu_seconds(pid) for pid in _forked_servers(fork_server))  # type: ignore[arg-type]
+        after = time.process_time() + _cpu_seconds(fork_server)
+        return elapsed, after - before + sum(_cpu_seconds(pid) for pid in _forked_servers(fork_server))
     finally:
         app.stop()
 
