@@ -213,6 +213,8 @@ config.add('start_timeout', float, 60.0, 'seconds a launcher waits for a service
            parse=float)
 config.add('max_request_bytes', int, 16 * 1024 * 1024, 'the largest request body a served module accepts',
            parse=_parse_positive_int)
+config.add('max_nesting_depth', int, 128, 'the deepest nesting of lists, dicts, tuples... in a request or reply '
+           'of a served module (a call\'s arguments are at level 3)', parse=_parse_positive_int)
 config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=float)
 config.add('progress', bool, False, 'show the progress of update phases and tasks (the built-in progress plugin; '
            'lazyplug update turns it on when its output is a terminal)')

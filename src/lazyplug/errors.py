@@ -122,7 +122,7 @@ class LaunchError(ServiceError):
 
 
 class CodecError(LazyplugError, TypeError):
-    """A value cannot travel to or from a served module (only JSON-like values, tuples and bytes can)."""
+    """A value cannot travel to or from a served module; the message names the path to it (``args[0]['x'][3]``)."""
 
 
 class TaskFailedError(LazyplugError, RuntimeError):

@@ -111,7 +111,7 @@ class ServeApp:
 
     def _parse(self, body: bytes, path: str) -> tuple[str | None, list[Any], dict[str, Any], dict[str, Any]]:
         try:
-            request = codec.loads(body)
+            request = codec.loads(body, '')
         except CodecError as exc:
             raise _HTTPError(400, 'BadRequest', str(exc)) from None
         if not isinstance(request, dict):
@@ -138,7 +138,7 @@ class ServeApp:
                 return 500, self._error(type(exc).__name__, str(exc))
             try:
                 reply = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}
-                return 200, codec.dumps(reply, 'the result')
+                return 200, codec.dumps(reply, '')
             except CodecError as exc:
                 return 500, self._error('CodecError', str(exc))
 

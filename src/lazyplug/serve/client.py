@@ -136,7 +136,7 @@ class ServiceClient:
     def _request(self, path: str, request: dict[str, Any]) -> Any:
         if len(_globals):
             request['globals'] = codec.encodable_items(_globals.snapshot())
-        body = codec.dumps(request, 'an argument')  # a value that cannot travel fails here, before sending
+        body = codec.dumps(request, '')  # a value that cannot travel fails here, before sending
         status, data, url = self._send(path, body)
         try:
             reply = codec.loads(data)
