@@ -40,3 +40,17 @@ def fresh_plugins():
 @pytest.fixture
 def nothing_left_running(lazyplug_no_processes_left):
     """Fails the test if a process it started (a server, a command) still runs after it."""
+
+
+@pytest.fixture
+def started():
+    """Start ServerModules and stop them whatever the test does."""
+    modules = []
+
+    def start(module, **kw):
+        modules.append(module)
+        return module.start(**kw)
+
+    yield start
+    for module in modules:
+        module.stop()

@@ -1,7 +1,5 @@
 """ServerModule, UrlModule and the launchers, against real servers (child processes and threads)."""
 
-import http.client
-import json
 import os
 import signal
 import subprocess
@@ -24,25 +22,12 @@ from lazyplug.errors import (
     TaskFailedError,
 )
 from lazyplug.module import ModuleBase
+from serve_helpers import raw
 
 LAUNCHERS = ['thread', 'local']
 
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
-
-
-@pytest.fixture
-def started():
-    """Start ServerModules and stop them whatever the test does."""
-    modules = []
-
-    def start(module, **kw):
-        modules.append(module)
-        return module.start(**kw)
-
-    yield start
-    for module in modules:
-        module.stop()
 
 
 class Upper(ModuleBase):
@@ -254,16 +239,6 @@ def test_the_machines_address_is_not_loopback_when_it_has_another(monkeypatch):
     assert _machine_address() == '198.51.100.7'
     assert url_host('0.0.0.0') == url_host('::') == '198.51.100.7'
     assert (url_host('localhost'), url_host('10.1.2.3'), url_host('::1')) == ('127.0.0.1', '10.1.2.3', '[::1]')
-
-
-def raw(url, method, path, body=b'', headers=None):
-    conn = http.client.HTTPConnection(url.split('//', 1)[1], timeout=10)
-    try:
-        conn.request(method, path, body, headers or {})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b'null')
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize('body, status, words', [

@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    'AuthenticationError', 'CodecError', 'ConfigError', 'DuplicateRegistrationError', 'EvalsetError',
-    'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError', 'InvalidArgumentError', 'InvalidModeError',
-    'LaunchError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError', 'PluginLoadError',
-    'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceConflictError',
-    'ServiceError', 'ServiceUnavailableError', 'TaskFailedError', 'UnknownNameError',
+    'AuthenticationError', 'CallOutcomeUnknownError', 'CallTimeoutError', 'CodecError', 'ConfigError',
+    'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError',
+    'InvalidArgumentError', 'InvalidModeError', 'LaunchError', 'LauncherNotFoundError', 'LazyplugError',
+    'PluginError', 'PluginLoadError', 'PluginRegistrationError', 'PluginWarning', 'RegistrationError',
+    'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError', 'ServiceUnavailableError',
+    'TaskFailedError', 'UnknownNameError',
 ]
 
 
@@ -100,7 +101,21 @@ class ServiceConflictError(ServiceError):
 
 
 class ServiceUnavailableError(ServiceError, ConnectionError):
-    """A service does not answer (not running, or killed); the message names its URL."""
+    """A service cannot be reached (not running, killed, refusing TLS): the call did not run; the message names
+    its URL."""
+
+
+class ServiceBusyError(ServiceUnavailableError):
+    """Every replica of a service already runs as many calls as it may (503): the call did not run; retry later."""
+
+
+class CallOutcomeUnknownError(ServiceError, ConnectionError):
+    """A call reached a service but no reply came back (the connection dropped, or an unreadable reply): it may
+    or may not have run, and it is not sent again."""
+
+
+class CallTimeoutError(CallOutcomeUnknownError, TimeoutError):
+    """No reply came within the ``call_timeout`` setting: the call may or may not have run, or still be running."""
 
 
 class AuthenticationError(ServiceError, PermissionError):
