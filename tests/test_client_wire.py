@@ -4,7 +4,9 @@ The servers here are real TCP servers on loopback, scripted by each test (serve_
 lazyplug servers.
 """
 
+import os
 import socket
+import threading
 import time
 
 import pytest
@@ -14,6 +16,8 @@ from lazyplug.errors import (
     AuthenticationError,
     CallOutcomeUnknownError,
     CallTimeoutError,
+    CodecError,
+    ServiceBusyError,
     ServiceUnavailableError,
 )
 from serve_helpers import ScriptedServer, reply
@@ -88,6 +92,21 @@ def test_a_reply_that_is_not_lazyplugs_says_whether_the_call_may_have_run(status
         UrlModule(url=server.url)('a')
 
 
+def nested(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_result_the_caller_cannot_decode_says_that_the_call_ran(started):
+    with config.temp('max_nesting_depth', 300):
+        sm = started(ServerModule(nested, launcher='local'))
+    assert sm(10) == nested(10)
+    with pytest.raises(CodecError, match=r'ran, but its reply cannot be read here: result\[0\].*deeper than 128'):
+        sm(200)
+
+
 # -- at most once ----------------------------------------------------------------------------------
 
 def test_a_call_whose_connection_drops_after_it_was_sent_is_not_sent_again(scripted):
@@ -151,3 +170,61 @@ def test_a_call_that_times_out_is_not_sent_again(started, tmp_path):
         assert time.monotonic() - began < 0.9
     time.sleep(0.7)  # a second run would have started (and written) as the first timed out
     assert log.read_text().split() == ['0', '1']
+
+
+# -- busy servers: 503 at once ---------------------------------------------------------------------
+
+def test_a_server_running_as_many_calls_as_it_may_answers_503_at_once(started):
+    gate, inside, ran = threading.Event(), threading.Semaphore(0), []
+
+    def hold(x):
+        ran.append(x)
+        inside.release()
+        gate.wait(10)
+        return x
+
+    with config.temp('max_concurrent_calls', 2):
+        sm = started(ServerModule(hold, launcher='thread'))
+    holders = [threading.Thread(target=sm, args=(i,)) for i in range(2)]
+    try:
+        for holder in holders:
+            holder.start()
+        assert inside.acquire(timeout=10) and inside.acquire(timeout=10)  # both calls are running
+        began = time.monotonic()
+        with pytest.raises(ServiceBusyError, match='busy, retry later') as info:
+            sm('one too many')
+        assert time.monotonic() - began < 1.0
+        assert 'max_concurrent_calls' in str(info.value) and isinstance(info.value, ServiceUnavailableError)
+    finally:
+        gate.set()
+        for holder in holders:
+            holder.join(10)
+    assert sm('now') == 'now'
+    assert sorted(map(str, ran)) == ['0', '1', 'now']  # the busy call never ran
+
+
+def sleep_or_pid(started_file, seconds):
+    if seconds:
+        open(started_file, 'w').close()
+        time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_busy_replica_passes_the_call_to_the_next(started, tmp_path):
+    with config.temp('max_concurrent_calls', 1):
+        sm = started(ServerModule(sleep_or_pid, launcher='local', num_replicas=2))
+    marker = tmp_path / 'sleeping'
+    first_pid = []
+    holder = threading.Thread(target=lambda: first_pid.append(sm(str(marker), 2)))  # the first replica
+    holder.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        second = sm(str(marker), 0)  # the second replica's turn
+        began = time.monotonic()
+        assert sm(str(marker), 0) == second  # the first replica's turn: busy, so the second answers
+        assert time.monotonic() - began < 1.0
+    finally:
+        holder.join(10)
+    assert first_pid and first_pid[0] != second

@@ -111,8 +111,7 @@ class _ServerModuleImpl(ModuleBase):
         from ..serve.process import ServeSpec
         from ..services import ServiceEntry, get_registry
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
-                         security_key=self._security_key, name=self._label, max_body=config['max_request_bytes'],
-                         pythonpath=self._pythonpath)
+                         security_key=self._security_key, name=self._label, pythonpath=self._pythonpath)
         deployment = self._make_launcher().launch(spec, self._num_replicas)
         try:
             get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
