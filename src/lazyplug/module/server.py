@@ -51,6 +51,22 @@ def _check_id(module_id: Any) -> str:
     return module_id
 
 
+def _check_serving(m: Any, methods: Any) -> dict[str, Any]:
+    """How ``m`` is served (``ServeSpec``'s options), checked: ``methods`` names methods of ``m``."""
+    if m is None:
+        if methods is not None:
+            raise InvalidArgumentError('methods= says how a ServerModule serves its module; a ServerModule(url=...) '
+                                       'serves nothing (give it where it is served)')
+        return {}
+    names = (methods,) if isinstance(methods, str) else tuple(methods or ())
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
+            raise InvalidArgumentError(f'methods must be names of public methods (["update", ...]), not {name!r}')
+        if not callable(getattr(m, name, None)):
+            raise InvalidArgumentError(f'methods: {_describe(m)} has no method {name!r}')
+    return {'methods': names}
+
+
 def _describe(m: Any) -> str:
     if isinstance(m, ModuleBase):
         return f'{type(m).__name__} {m.name}' if m.name else type(m).__name__
@@ -62,7 +78,7 @@ class _ServerModuleImpl(ModuleBase):
 
     def __init__(self, m: Any, *, pre: Any, post: Any, launcher: Any, port: int | None, host: str,
                  num_replicas: int, security_key: str | None, url: str | None, label: str,
-                 pythonpath: list[str], module_id: str | None = None) -> None:
+                 pythonpath: list[str], module_id: str | None = None, serving: dict[str, Any] | None = None) -> None:
         super().__init__(id=module_id)
         self._m = ActionModule(m) if isinstance(m, FlowBase) else m
         self._pre = pre
@@ -76,6 +92,7 @@ class _ServerModuleImpl(ModuleBase):
         self._urls: list[str] = [url] if url else []
         self._label = label
         self._pythonpath = pythonpath
+        self._serving = serving or {}  # ServeSpec's options: methods
         self._deployment: Deployment | None = None
         self._client: ServiceClient | None = None
 
@@ -111,7 +128,8 @@ class _ServerModuleImpl(ModuleBase):
         from ..serve.process import ServeSpec
         from ..services import ServiceEntry, get_registry
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
-                         security_key=self._security_key, name=self._label, pythonpath=self._pythonpath)
+                         security_key=self._security_key, name=self._label, pythonpath=self._pythonpath,
+                         **self._serving)
         deployment = self._make_launcher().launch(spec, self._num_replicas)
         try:
             get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
@@ -173,6 +191,10 @@ class ServerModule(ModuleBase):
     service that is already running instead. ``launcher`` is a launcher name or object;
     ``pythonpath`` (a path or a list) adds places the server process imports from.
 
+    ``sm._call('name', ...)`` calls a public method the served object's own classes define;
+    lazyplug's own (``update``, ``start``, ``stop``, hooks, ``evalset``, ``use_cache``...) only when
+    named in ``methods=[...]``.
+
     ``id`` is the id the service is published under in the service registry (``lazyplug ps``
     shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
     A stable id (``ServerModule(m, id='digits-classifier')``: letters, digits, ``.``, ``_``,
@@ -184,7 +206,8 @@ class ServerModule(ModuleBase):
     def __init__(self, m: Any = None, pre: Any = None, post: Any = None, stream: bool = False,
                  return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
                  url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
-                 host: str = '127.0.0.1', id: str | None = None) -> None:  # noqa: A002 - as ModuleBase's
+                 host: str = '127.0.0.1', id: str | None = None,  # noqa: A002 - as ModuleBase's
+                 methods: Any = None) -> None:
         super().__init__(return_trace=return_trace)
         if (m is None) == (url is None):
             raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
@@ -208,13 +231,14 @@ class ServerModule(ModuleBase):
                                          or not all(33 <= ord(c) < 127 for c in security_key)):
             raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
                                        '(it travels in an HTTP header), or True to generate one')
+        serving = _check_serving(m, methods)
         self._stream = stream
         label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
         paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])
         self._impl = _ServerModuleImpl(m, pre=pre, post=post, launcher=launcher, port=port, host=host,
                                        num_replicas=num_replicas, security_key=security_key or None,
                                        url=_check_url(url) if url else None, label=label,
-                                       pythonpath=paths, module_id=id)
+                                       pythonpath=paths, module_id=id, serving=serving)
 
     @property
     def _url(self) -> str | None:

@@ -2,8 +2,9 @@
 
 ``GET /health`` answers without authentication. ``POST /call`` takes
 ``{"args": [...], "kwargs": {...}, "globals": {...}}`` and calls the module (through ``pre`` and
-``post``); ``POST /method`` also takes ``"method"``, the name of another public method of the
-served object. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
+``post``); ``POST /method`` also takes ``"method"``: a public method the served object's own
+classes define (not one of lazyplug's: lifecycle, hooks, evaluation, cache; not ``object``'s),
+or one named in ``methods``. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
 {"type", "message", "module"}}``: a 4xx when the request was wrong, 503 when the server already runs
 ``max_calls`` calls (the call did not run), 500 when the module raised (logged on the
 ``lazyplug.serve`` logger). The server keeps serving. With a security key, every endpoint but
@@ -20,6 +21,7 @@ import logging
 import reprlib
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from types import FunctionType
 
 from ..context import globals as _globals
 from ..errors import CodecError
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     Receive = Callable[[], Awaitable[dict[str, Any]]]
     Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-__all__ = ['KEEP_ALIVE', 'ServeApp', 'error_body']
+__all__ = ['KEEP_ALIVE', 'ServeApp', 'error_body', 'own_methods']
 
 KEEP_ALIVE = 60  # seconds the server keeps an idle connection; replies say so, and clients reuse it for less
 _log = logging.getLogger('lazyplug.serve')
@@ -60,16 +62,31 @@ def error_body(kind: str, message: str, module: str) -> bytes:
     return json.dumps({'error': error}, ensure_ascii=False).encode('utf-8')
 
 
+def own_methods(target: Any) -> frozenset[str]:
+    """The public methods the classes of ``target`` define, less every name lazyplug's classes or
+    ``object`` define (even where ``target``'s class overrides it)."""
+    own: set[str] = set()
+    reserved: set[str] = set()
+    for cls in type(target).__mro__:
+        if cls.__module__ == 'builtins' or cls.__module__.partition('.')[0] == 'lazyplug':
+            reserved.update(vars(cls))
+        else:
+            own.update(name for name, value in vars(cls).items()
+                       if not name.startswith('_') and isinstance(value, (FunctionType, staticmethod, classmethod)))
+    return frozenset(own - reserved)
+
+
 class ServeApp:
     """Serve ``target`` (a module or callable): ``pre(input)`` → ``target`` → ``post(output)``.
 
-    ``max_body`` and ``max_depth`` bound a request's size and nesting; ``max_calls`` calls run at once, each in
+    ``methods`` names more methods of ``target`` that ``/method`` may call. ``max_body`` and
+    ``max_depth`` bound a request's size and nesting; ``max_calls`` calls run at once, each in
     a thread of its own, and one more is answered 503 at once.
     """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, security_key: str | None = None,
-                 max_body: int = 16 * 1024 * 1024, name: str = '', max_depth: int = 128,
-                 max_calls: int = 32) -> None:
+                 max_body: int = 16 * 1024 * 1024, name: str = '', methods: tuple[str, ...] = (),
+                 max_depth: int = 128, max_calls: int = 32) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -77,6 +94,7 @@ class ServeApp:
         self.key = security_key.encode() if security_key else None
         self.max_body = max_body
         self.name = name or type(target).__name__
+        self.methods = own_methods(target) | frozenset(methods)
         self.max_depth = max_depth
         self.max_calls = max_calls
         self.running = 0  # calls handed to the executor and not finished (read and written in the loop only)
@@ -178,9 +196,13 @@ class ServeApp:
     def _method(self, name: Any) -> str:
         if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
             raise _HTTPError(400, 'BadRequest', f'"method" must name a public method, not {reprlib.repr(name)}')
-        if not callable(getattr(self.target, name, None)):
-            raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
-        return name
+        if name in self.methods:
+            return name
+        if inspect.getattr_static(self.target, name, None) is not None:
+            raise _HTTPError(403, 'Forbidden', f"{name!r} is not a method of {self.name}'s own API (lazyplug's "
+                             'lifecycle, hooks, evaluation and cache are not callable remotely); '
+                             f'ServerModule(..., methods=[{name!r}]) opens it')
+        raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
 
     def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any]) -> tuple[int, bytes]:
         with _globals.session(session):

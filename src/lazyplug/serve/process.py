@@ -37,7 +37,7 @@ class ServeSpec:
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
-                 pythonpath: list[str] | None = None) -> None:
+                 pythonpath: list[str] | None = None, methods: tuple[str, ...] = ()) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -46,6 +46,7 @@ class ServeSpec:
         self.security_key = security_key
         self.name = name
         self.pythonpath = list(pythonpath or [])  # more places a server process imports from
+        self.methods = tuple(methods)
         self.max_body = int(config['max_request_bytes'])
         self.max_depth = int(config['max_nesting_depth'])
         self.read_timeout = float(config['read_timeout'])
@@ -54,7 +55,8 @@ class ServeSpec:
     def app(self) -> Any:
         from .app import ServeApp
         return ServeApp(self.target, pre=self.pre, post=self.post, security_key=self.security_key,
-                        max_body=self.max_body, name=self.name, max_depth=self.max_depth, max_calls=self.max_calls)
+                        max_body=self.max_body, name=self.name, methods=self.methods, max_depth=self.max_depth,
+                        max_calls=self.max_calls)
 
 
 def check_host(host: str, security_key: str | None) -> None:
