@@ -51,12 +51,13 @@ def _check_id(module_id: Any) -> str:
     return module_id
 
 
-def _check_serving(m: Any, methods: Any) -> dict[str, Any]:
-    """How ``m`` is served (``ServeSpec``'s options), checked: ``methods`` names methods of ``m``."""
+def _check_serving(m: Any, methods: Any, ssl_certfile: Any, ssl_keyfile: Any) -> dict[str, Any]:
+    """How ``m`` is served (``ServeSpec``'s options), checked: ``methods`` names methods of ``m``;
+    the TLS files exist."""
     if m is None:
-        if methods is not None:
-            raise InvalidArgumentError('methods= says how a ServerModule serves its module; a ServerModule(url=...) '
-                                       'serves nothing (give it where it is served)')
+        if methods is not None or ssl_certfile is not None or ssl_keyfile is not None:
+            raise InvalidArgumentError('methods=, ssl_certfile= and ssl_keyfile= say how a ServerModule serves its '
+                                       'module; a ServerModule(url=...) serves nothing (give them where it is served)')
         return {}
     names = (methods,) if isinstance(methods, str) else tuple(methods or ())
     for name in names:
@@ -64,7 +65,14 @@ def _check_serving(m: Any, methods: Any) -> dict[str, Any]:
             raise InvalidArgumentError(f'methods must be names of public methods (["update", ...]), not {name!r}')
         if not callable(getattr(m, name, None)):
             raise InvalidArgumentError(f'methods: {_describe(m)} has no method {name!r}')
-    return {'methods': names}
+    if ssl_keyfile is not None and ssl_certfile is None:
+        raise InvalidArgumentError('ssl_keyfile is the key of the certificate in ssl_certfile: give both, or '
+                                   'ssl_certfile alone if it holds the key too')
+    for option, path in (('ssl_certfile', ssl_certfile), ('ssl_keyfile', ssl_keyfile)):
+        if path is not None and not (isinstance(path, (str, os.PathLike)) and os.path.isfile(path)):
+            raise InvalidArgumentError(f'{option} must be the path of a PEM file, not {path!r}')
+    return {'methods': names, 'ssl_certfile': ssl_certfile and os.fspath(ssl_certfile),
+            'ssl_keyfile': ssl_keyfile and os.fspath(ssl_keyfile)}
 
 
 def _describe(m: Any) -> str:
@@ -92,7 +100,7 @@ class _ServerModuleImpl(ModuleBase):
         self._urls: list[str] = [url] if url else []
         self._label = label
         self._pythonpath = pythonpath
-        self._serving = serving or {}  # ServeSpec's options: methods
+        self._serving = serving or {}  # ServeSpec's options: methods, ssl_certfile, ssl_keyfile
         self._deployment: Deployment | None = None
         self._client: ServiceClient | None = None
 
@@ -193,7 +201,9 @@ class ServerModule(ModuleBase):
 
     ``sm._call('name', ...)`` calls a public method the served object's own classes define;
     lazyplug's own (``update``, ``start``, ``stop``, hooks, ``evalset``, ``use_cache``...) only when
-    named in ``methods=[...]``.
+    named in ``methods=[...]``. ``ssl_certfile`` and ``ssl_keyfile`` (PEM files) serve over TLS
+    only: the service's URLs are ``https://``, and callers verify its certificate (against the
+    ``ca_file`` setting, or the system's authorities).
 
     ``id`` is the id the service is published under in the service registry (``lazyplug ps``
     shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
@@ -206,8 +216,8 @@ class ServerModule(ModuleBase):
     def __init__(self, m: Any = None, pre: Any = None, post: Any = None, stream: bool = False,
                  return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
                  url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
-                 host: str = '127.0.0.1', id: str | None = None,  # noqa: A002 - as ModuleBase's
-                 methods: Any = None) -> None:
+                 host: str = '127.0.0.1', id: str | None = None, methods: Any = None,  # noqa: A002 - as ModuleBase's
+                 ssl_certfile: Any = None, ssl_keyfile: Any = None) -> None:
         super().__init__(return_trace=return_trace)
         if (m is None) == (url is None):
             raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
@@ -231,7 +241,7 @@ class ServerModule(ModuleBase):
                                          or not all(33 <= ord(c) < 127 for c in security_key)):
             raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
                                        '(it travels in an HTTP header), or True to generate one')
-        serving = _check_serving(m, methods)
+        serving = _check_serving(m, methods, ssl_certfile, ssl_keyfile)
         self._stream = stream
         label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
         paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])

@@ -32,12 +32,14 @@ class ServeSpec:
 
     The limits of serving are the settings in force where the spec is made (the deploying
     process): ``max_request_bytes``, ``max_nesting_depth``, ``read_timeout``,
-    ``max_concurrent_calls``.
+    ``max_concurrent_calls``. With ``ssl_certfile`` (and ``ssl_keyfile``, unless the certificate
+    file holds the key) the server speaks only TLS.
     """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
-                 pythonpath: list[str] | None = None, methods: tuple[str, ...] = ()) -> None:
+                 pythonpath: list[str] | None = None, methods: tuple[str, ...] = (),
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -47,10 +49,17 @@ class ServeSpec:
         self.name = name
         self.pythonpath = list(pythonpath or [])  # more places a server process imports from
         self.methods = tuple(methods)
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
         self.max_body = int(config['max_request_bytes'])
         self.max_depth = int(config['max_nesting_depth'])
         self.read_timeout = float(config['read_timeout'])
         self.max_calls = int(config['max_concurrent_calls'])
+
+    @property
+    def scheme(self) -> str:
+        """The scheme of the server's URLs: https with a certificate, else http."""
+        return 'https' if self.ssl_certfile else 'http'
 
     def app(self) -> Any:
         from .app import ServeApp
@@ -103,7 +112,8 @@ def serve(spec: ServeSpec, sock: socket.socket) -> Any:
     protocol: Any = partial(DeadlineHttpToolsProtocol, read_timeout=spec.read_timeout)
     server_config = uvicorn.Config(spec.app(), log_level='warning', log_config=log_config, access_log=False,
                                    lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=KEEP_ALIVE,
-                                   http=protocol)
+                                   http=protocol, ssl_certfile=spec.ssl_certfile, ssl_keyfile=spec.ssl_keyfile)
+    server_config.load()  # here, so that a certificate or key that cannot be loaded fails the caller
     return uvicorn.Server(server_config)
 
 

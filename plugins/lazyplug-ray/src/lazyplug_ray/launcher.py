@@ -103,7 +103,7 @@ class RayLauncher:
                 port = first_port + index if first_port else None  # replicas take the next ports
                 actors.append(actor_class.options(**self.actor_options).remote(payload, pythonpath, port, keys[-1]))
             ready = [actor.ready.remote(self.start_timeout) for actor in actors]
-            urls = self._wait_ready(ready, spec.name)
+            urls = self._wait_ready(ready, spec.name, spec.scheme)
         except BaseException:
             try:
                 _remove(actors, keys, _started(actors, ready))
@@ -112,7 +112,7 @@ class RayLauncher:
             raise
         return RayDeployment(urls, actors, keys, self.start_timeout, payload)
 
-    def _wait_ready(self, ready: list[Any], name: str) -> list[str]:
+    def _wait_ready(self, ready: list[Any], name: str, scheme: str) -> list[str]:
         import ray
         from ray.exceptions import GetTimeoutError, RayError
         deadline = time.monotonic() + self.start_timeout
@@ -126,7 +126,7 @@ class RayLauncher:
                               f'and the cluster has {available} available') from None
         except RayError as exc:
             raise LaunchError(f'{name}: a Ray actor failed to start serving: {exc}') from exc
-        urls = [f'http://{host}:{port}' for host, port, _ in addresses]
+        urls = [f'{scheme}://{host}:{port}' for host, port, _ in addresses]
         for url in urls:
             wait_healthy(url, deadline, lambda: None, self.start_timeout,
                          lambda: '(the replica\'s output is in the Ray logs of its node)')
