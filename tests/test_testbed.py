@@ -64,6 +64,7 @@ def test_each_machine_has_its_own_host_name_process_ids_and_tmp(lazyplug_network
     a.run(['touch', '/tmp/written-on-a'])
     assert os.path.exists(a.path('/tmp/written-on-a')) and not os.path.exists(b.path('/tmp/written-on-a'))
     assert python(b, 'import os; print(os.path.exists("/tmp/written-on-a"))') == 'False'
+    assert a.run(['ls'], cwd='/tmp').stdout.split() == ['home', 'written-on-a']
     # lazyplug tells machines apart by boot id and process-id namespace
     node = 'from lazyplug.services._process import node_id; print(node_id())'
     assert python(a, node) != python(b, node)
@@ -108,6 +109,16 @@ def test_a_crashed_machine_loses_every_process_and_runs_commands_again(lazyplug_
     # what runs on it now: its init, and the Python that looks
     assert python(a, 'import os; print(len([p for p in os.listdir("/proc") if p.isdigit()]))') == '2'
     assert connect(a, a.address, 8000, 2)[0] == 'ConnectionRefusedError'
+
+
+def test_a_background_process_is_signalled_on_its_machine_and_its_exit_status_kept(lazyplug_network):
+    a = lazyplug_network.machine('a')
+    code = ('import signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(7)); '
+            'print("up", flush=True); time.sleep(60)')
+    process = a.start([sys.executable, '-c', code], name='waiter')
+    assert wait_for(lambda: 'up' in process.output())
+    process.signal(signal.SIGTERM)
+    assert process.wait(10) == 7 and not process.running()
 
 
 def test_closing_the_network_ends_every_process_namespace_and_file():

@@ -87,12 +87,17 @@ def unavailable_reason() -> str | None:
 
 
 class Background:
-    """A process started in the background on a machine; its output (stdout and stderr) goes to a log file."""
+    """A process started in the background on a machine; its output (stdout and stderr) goes to a log file.
+
+    ``popen`` is ``nsenter`` on the host, whose child (``pid``, as the host numbers it) runs ``args``
+    on the machine; ``nsenter`` ends with it and with its exit status.
+    """
 
     def __init__(self, popen: subprocess.Popen[bytes], log_path: str, args: Sequence[str]) -> None:
         self.popen = popen
         self.log_path = log_path
         self.args = list(args)
+        self.pid = _child_of(popen)  # None: it ended at once
 
     def output(self) -> str:
         """What the process has written so far."""
@@ -106,6 +111,14 @@ class Background:
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the process to end; its exit status."""
         return self.popen.wait(timeout)
+
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the process (SIGTERM: ask it to end)."""
+        if self.popen.poll() is None and self.pid is not None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         """Kill the process and everything in its process group, and wait for it."""
@@ -136,7 +149,10 @@ class _Holder:
             _, err = self.popen.communicate()
             raise NetworkError(f'the init of {role} {name!r} did not start: {err.decode(errors="replace").strip()}')
         self.popen.stdout.close()
-        self.pid = _child_of(self.popen.pid)
+        pid = _child_of(self.popen)
+        if pid is None:
+            raise NetworkError(f'the init of {role} {name!r} ended at once')
+        self.pid = pid
         self.net_ns = os.readlink(f'/proc/{self.pid}/ns/net')
 
     def enter(self, *namespaces: str) -> list[str]:
@@ -155,10 +171,11 @@ class _Holder:
             self.popen.stderr.close()
 
 
-def _child_of(pid: int) -> int:
-    """The one child of ``pid`` (the init ``unshare --fork`` started)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _child_of(popen: subprocess.Popen[bytes]) -> int | None:
+    """The one child of ``popen`` (what ``unshare --fork`` or ``nsenter --pid`` started), None if
+    ``popen`` has ended."""
+    pid = popen.pid
+    while popen.poll() is None:
         try:
             with open(f'/proc/{pid}/task/{pid}/children') as f:
                 children = f.read().split()
@@ -166,8 +183,8 @@ def _child_of(pid: int) -> int:
             children = []
         if children:
             return int(children[0])
-        time.sleep(0.005)
-    raise NetworkError(f'unshare (pid {pid}) started no init process')
+        time.sleep(0.002)
+    return None
 
 
 class Machine:
@@ -200,10 +217,11 @@ class Machine:
         return {**base, 'HOME': '/tmp/home', 'HOSTNAME': self.name, **(env or {})}
 
     def command(self, args: Sequence[str], cwd: str | None = None) -> list[str]:
-        """The command line that runs ``args`` on this machine (in ``cwd``; default: this process's)."""
+        """The command line that runs ``args`` on this machine, in ``cwd`` as the machine sees it
+        (default: this process's working directory, which must not be under the host's ``/tmp``)."""
         if isinstance(args, str):
             raise InvalidArgumentError(f'args must be a list of strings, not the string {args!r}')
-        return [*self._holder.enter('net', 'uts', 'mount', 'pid'), f'--wd={cwd or os.getcwd()}', '--', *args]
+        return [*self._holder.enter('net', 'uts', 'mount', 'pid'), f'--wdns={cwd or os.getcwd()}', '--', *args]
 
     def run(self, args: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None,
             timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
