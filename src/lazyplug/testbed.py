@@ -322,11 +322,12 @@ class Network:
             raise InvalidArgumentError(f'subnet={subnet!r} is not an IPv4 network such as {DEFAULT_SUBNET!r}') \
                 from exc
         if not self.subnet.is_private or self.subnet.num_addresses < 4:
-            raise InvalidArgumentError(f'subnet={subnet!r} must be a private IPv4 network of 2 addresses or more, '
-                                       f'such as {DEFAULT_SUBNET!r}')
+            raise InvalidArgumentError(f'subnet={subnet!r} must be a private IPv4 network with room for 2 machines or '
+                                       f'more (a /30 or larger), such as {DEFAULT_SUBNET!r}')
         end_leftovers()
         self._addresses = iter(self.subnet.hosts())
         self.machines: dict[str, Machine] = {}
+        self._count = 0
         self._owner = f'{os.getpid()}:{_start_time(os.getpid())}'
         self.directory = tempfile.mkdtemp(prefix=f'{_MARK}-{os.getpid()}-{uuid.uuid4().hex[:6]}-')
         for name, text in (('hosts', ''), ('resolv.conf', '# the test network has no name server\n')):
@@ -362,7 +363,8 @@ class Network:
         address = next(self._addresses, None)
         if address is None:
             raise InvalidArgumentError(f'the subnet {self.subnet} has no address left for machine {name!r}')
-        machine = Machine(self, name, str(address), len(self.machines) + 1)
+        self._count += 1  # never reused: a machine that failed to wire may have left its port on the bridge
+        machine = Machine(self, name, str(address), self._count)
         self.machines[name] = machine
         try:
             self._wire(machine)
