@@ -61,21 +61,6 @@ class Unshippable:
         raise RuntimeError('this module cannot be unpickled in a replica')
 
 
-@pytest.fixture
-def started():
-    """Start modules; stop them whatever the test does."""
-    modules = []
-
-    def start(module):
-        modules.append(module)
-        module.start()
-        return module
-
-    yield start
-    for module in modules:
-        module.stop()
-
-
 def deployment(sm):
     return sm._impl._deployment
 
