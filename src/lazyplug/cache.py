@@ -17,6 +17,7 @@ import sqlite3
 import threading
 
 from . import cachekeys
+from ._files import open_private, private_dir, private_file
 from .config import config
 from .errors import ConfigError
 
@@ -63,7 +64,7 @@ class MemoryStore:
 
 
 class SqliteStore:
-    """Results pickled in one SQLite file, shared by the processes of this machine."""
+    """Results pickled in one SQLite file (0600), shared by the processes of this machine."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -73,8 +74,7 @@ class SqliteStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
-            os.makedirs(os.path.dirname(self.path) or '.', exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(private_file(self.path), timeout=30, check_same_thread=False, isolation_level=None)
             conn.execute('PRAGMA journal_mode=WAL')
             conn.execute('CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value BLOB NOT NULL)')
             self._conn, self._pid = conn, os.getpid()
@@ -103,7 +103,7 @@ class SqliteStore:
 
 
 class FileStore:
-    """Results pickled one file per key in a directory, written atomically."""
+    """Results pickled one file per key in a directory, written atomically (files 0600, directories 0700)."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
@@ -127,9 +127,9 @@ class FileStore:
 
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        private_dir(os.path.dirname(path))
         temp = f'{path}.{os.getpid()}.{threading.get_ident()}.tmp'
-        with open(temp, 'wb') as f:
+        with open(open_private(temp), 'wb') as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
 
