@@ -8,6 +8,7 @@ deployed in another terminal. A service is named by its module id, or any unique
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -215,6 +216,26 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 
 # -- call -----------------------------------------------------------------------------------------
 
+CALL_TIMEOUT = 60.0
+"""Seconds ``lazyplug call`` waits for an answer unless told otherwise (a program's calls wait the
+``call_timeout`` setting, 600 s by default)."""
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # NaN passes every range check
+        raise click.BadParameter(f'{value} is not a number of seconds', ctx, param)
+    return value
+
+
+def _timed_out(exc: BaseException) -> bool:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, TimeoutError):
+            return True
+        current = current.__cause__
+    return False
+
+
 @click.command('call')
 @traceback_option
 @click.argument('url', metavar='URL|ID')
@@ -222,14 +243,19 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 @click.option('--kwargs', 'as_kwargs', is_flag=True, help='JSON is an object of keyword arguments.')
 @click.option('--security-key', envvar='LAZYPLUG_SECURITY_KEY', default=None,
               help='The key the service requires (also: LAZYPLUG_SECURITY_KEY).')
+@click.option('--timeout', metavar='SECONDS', envvar='LAZYPLUG_CALL_TIMEOUT', default=CALL_TIMEOUT,
+              show_default=True, type=click.FloatRange(min=0, min_open=True), callback=_finite,
+              help='Seconds to wait for the answer (also: LAZYPLUG_CALL_TIMEOUT); then the call fails, and may '
+                   'or may not have run.')
 @_registry_option
-def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None,
+def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None, timeout: float,
                  registry: str | None) -> None:
     """Call a service with one JSON input (none: no input; -: read it from standard input) and print
     its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
 
     \b
-    Exit codes: 0 done; 1 the call failed (the service's error is printed); 2 bad JSON or ID.
+    Exit codes: 0 done; 1 the call failed (the service's error is printed) or got no answer within
+    --timeout; 2 bad JSON or ID.
     """
     if value == '-':
         value = sys.stdin.read()
@@ -252,9 +278,16 @@ def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str
     else:
         entry = find_service(_registry(registry), url, "'URL|ID'")
         urls, label = entry.urls, entry.name
+    from ..config import config
     from ..serve.client import ServiceClient
     try:
-        result = ServiceClient(urls, security_key, label).call(args, kw)
+        with config.temp('call_timeout', timeout):
+            result = ServiceClient(urls, security_key, label).call(args, kw)
     except LazyplugError as exc:
-        raise failure(exc) from exc
+        if not _timed_out(exc):
+            raise failure(exc) from exc
+        made = failure(exc, f'no answer within {timeout:g} s (--timeout): ')
+        if 'may or may not have run' in made.message:  # the client may say so itself
+            raise made from exc
+        raise Failure(f'{made.message}; the call may or may not have run') from exc
     click.echo(json.dumps(result, default=repr))
