@@ -123,7 +123,7 @@ def _load(raw: bytes) -> tuple[ServiceEntry, dict[str, Any]] | None:
     try:
         record = json.loads(raw)
         entry = ServiceEntry.from_dict(record)
-        if not (isinstance(entry.module_id, str) and isinstance(entry.node, str)
+        if not (isinstance(entry.module_id, str) and isinstance(entry.node, str) and isinstance(entry.log, str)
                 and all(isinstance(u, str) for u in entry.urls)
                 and all(isinstance(p, int) for p in entry.pids) and isinstance(entry.started, (int, float))):
             return None
