@@ -291,6 +291,7 @@ class SqliteRegistry:
         with self._locked():
             self._owned[entry.module_id] = (entry, text)
             self._watch(True)
+
     def lookup(self, module_id: str) -> ServiceEntry | None:
         row = self._run(lambda conn: conn.execute('SELECT entry FROM services WHERE module_id = ?',
                                                   (module_id,)).fetchone())
