@@ -209,5 +209,9 @@ def test_an_int_too_long_for_str_is_keyed():
     assert key(10 ** 5000) != key(10 ** 5000 + 1)
 
 
+def test_the_tag_and_the_name_of_the_module_are_parts_of_the_key_each_on_its_own():
+    assert cache.cache_key(Summed(name='b|'), 'a', (1,), {}) != cache.cache_key(Summed(name=''), 'a|b', (1,), {})
+
+
 def test_keyword_arguments_are_part_of_the_key():
     assert key(1, scale=2) != key(1, scale=3) != key(1)

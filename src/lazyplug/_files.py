@@ -43,10 +43,8 @@ def private_file(path: str) -> str:
     return path
 
 
-def open_private(path: str, mode: str = 'wb', exclusive: bool = False) -> int:
+def open_private(path: str, mode: str = 'wb') -> int:
     """A descriptor of ``path`` opened for writing (``mode``: 'wb' truncates, 'ab' appends), created
-    0600 if it does not exist (with ``exclusive``: it must not)."""
+    0600 if it does not exist."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == 'ab' else os.O_TRUNC)
-    if exclusive:
-        flags |= os.O_EXCL
     return os.open(path, flags | getattr(os, 'O_CLOEXEC', 0), 0o600)

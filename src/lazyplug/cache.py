@@ -43,8 +43,8 @@ def cache_key(module: ModuleBase, tag: Any, args: tuple[Any, ...], kw: dict[str,
     content give the same key anywhere; None when an argument cannot be keyed by its content
     (see ``lazyplug.cachekeys``: the call is not cached)."""
     cls = type(module)
-    label = f'{cls.__module__}.{cls.__qualname__}|{tag if isinstance(tag, str) else ""}|{module.name or ""}'
-    return cachekeys.cache_key(label, args, kw)
+    identity = (f'{cls.__module__}.{cls.__qualname__}', tag if isinstance(tag, str) else '', module.name or '')
+    return cachekeys.cache_key(identity, args, kw)
 
 
 class MemoryStore:

@@ -223,13 +223,14 @@ def _python_defined(kind: type, base: type) -> bool:
     return False
 
 
-def cache_key(label: str, args: tuple[Any, ...], kw: dict[str, Any]) -> str | None:
-    """The key of calling what ``label`` names with ``args`` and ``kw``: equal ``label`` and equal
-    arguments give the same key in every process; None when an argument cannot be keyed by its
-    content (the call is not cached; a CacheWarning names the type, once per type)."""
+def cache_key(identity: tuple[str, ...], args: tuple[Any, ...], kw: dict[str, Any]) -> str | None:
+    """The key of calling what ``identity`` names (strings: a module's class, tag and name) with
+    ``args`` and ``kw``: equal identities and arguments give the same key in every process; None
+    when an argument cannot be keyed by its content (the call is not cached; a CacheWarning names
+    the type, once per type)."""
     hasher = hashlib.sha256(SCHEME)
     encoder = _Encoder(hasher)
-    encoder.add(b'm', label.encode('utf-8', 'surrogatepass'))
+    encoder.value(identity)  # each part framed: ('a|b', '') and ('a', 'b|') are two identities
     try:
         encoder.value(args)
         encoder.value(kw)
