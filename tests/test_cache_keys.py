@@ -115,7 +115,9 @@ def test_entries_of_the_old_key_scheme_are_never_read(strategy):
     ((1, 2), package(1, 2)), ({'a': 1}, kwargs(a=1)), ({1, 2}, frozenset({1, 2})), (None, 'None'),
     (collections.OrderedDict(a=1, b=2), collections.OrderedDict(b=2, a=1)),
     (collections.OrderedDict(a=1), {'a': 1}), ([[1], 2], [1, [2]]), (['ab', 'c'], ['a', 'bc']),
-    ({'a': 'b'}, {'ab': ''}),
+    ({'a': 'b'}, {'ab': ''}), ([1, 2], [1.0, 2.0]), ([True, 1], [1, 1]), ([2 ** 70], [2 ** 70 + 1]),
+    (('a, b',), ('a', 'b')), ({'a': 1}, {b'a': 1}), ([0.0], [-0.0]), ([2 ** 63], [-(2 ** 63)]),
+    (['x', None], ['x', 'None']), ([[1, 2]], [[1], 2]),
 ])
 def test_values_that_differ_get_different_keys(a, b):
     assert key(a) != key(b)
@@ -123,7 +125,8 @@ def test_values_that_differ_get_different_keys(a, b):
 
 @pytest.mark.parametrize('make', [
     lambda: {'x': 1, 'y': [2, {3}]}, lambda: {3, 1, 2}, lambda: Samples([1, 2]), lambda: (b'\x00', 1.5, 2j),
-    lambda: collections.Counter('abracadabra'),
+    lambda: collections.Counter('abracadabra'), lambda: [1, 2 ** 70, 'a', 1.5, None, b'x'], lambda: list(range(3000)),
+    lambda: {'b': 1, 'a': [2.5] * 10, 3: 'int key'},
 ])
 def test_values_of_equal_content_get_equal_keys(make):
     assert key(make()) == key(make())

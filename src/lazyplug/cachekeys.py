@@ -75,6 +75,9 @@ _SCALARS: dict[type, tuple[bytes, Callable[[Any], bytes | memoryview]]] = {
     bytearray: (b'A', memoryview),
 }
 _CONTAINERS = {tuple, list, dict, set, frozenset, OrderedDict}  # a subclass of OrderedDict meets it first
+# Scalars whose repr() is exact and tells their type: a list or tuple of them is encoded as its repr()
+_REPR_EXACT = frozenset({type(None), bool, int, float, complex, str, bytes})
+_STR_ONLY, _INT_ONLY, _FLOAT_ONLY = frozenset({str}), {int}, {float}
 
 
 class _Encoder:
@@ -123,7 +126,12 @@ class _Encoder:
             for key, item in OrderedDict.items(value):
                 self.value(key)
                 self.value(item)
-        elif base is dict:  # in any order: equal dicts give equal keys
+        elif base is dict and _STR_ONLY.issuperset(map(type, dict.keys(value))):  # the common case, sorted as is
+            self.add(b'T', _int(dict.__len__(value)))
+            for key in sorted(dict.keys(value)):
+                self.value(key)
+                self.value(dict.__getitem__(value, key))
+        elif base is dict:  # any keys, in any order: sorted by their encodings
             pairs = sorted(((self.part(key), item) for key, item in dict.items(value)), key=lambda pair: pair[0])
             self.add(b'D', _int(len(pairs)))
             for key, item in pairs:
@@ -135,9 +143,13 @@ class _Encoder:
             for item in items:
                 self.add(b'k', item)
         else:
-            self.add(b'L' if base is list else b'U', _int(base.__len__(value)))
-            for item in base.__iter__(value):
-                self.value(item)
+            packed = _packed(value, base)
+            if packed is not None:
+                self.add(b'l' if base is list else b'u', packed)
+            else:
+                self.add(b'L' if base is list else b'U', _int(base.__len__(value)))
+                for item in base.__iter__(value):
+                    self.value(item)
         self.open.discard(ident)
 
     def part(self, value: Any) -> bytes:
@@ -202,6 +214,26 @@ class _Encoder:
             self.value(name)
             self.value(attributes[name])
         self.open.discard(ident)
+
+
+def _packed(value: Any, base: Any) -> bytes | None:
+    """The items of the list or tuple ``value`` in one piece when they are all scalars of types whose
+    ``repr()`` is exact (ints and floats as 8-byte numbers when they all are one of them), else None."""
+    items = value if type(value) is base else list(base.__iter__(value))
+    kinds = set(map(type, items))
+    if not _REPR_EXACT.issuperset(kinds):
+        return None
+    if kinds in (_INT_ONLY, _FLOAT_ONLY):
+        code = 'q' if kinds == _INT_ONLY else 'd'
+        try:
+            return code.encode() + struct.pack(f'<{len(items)}{code}', *items)
+        except struct.error:  # an int of more than 64 bits
+            pass
+    try:
+        text: str = base.__repr__(value)
+    except ValueError:  # an int of more than 4300 digits
+        return None
+    return b'r' + text.encode('utf-8', 'surrogatepass')
 
 
 def _mangled(cls: type, name: str) -> str:
