@@ -69,3 +69,13 @@ def test_the_log_of_a_stopped_service_is_still_shown(run, served):
 def test_an_unknown_service_is_a_usage_error(run):
     result = run('logs', 'nosuchservice')
     assert result.returncode == 2 and "no service with id 'nosuchservice'" in result.stderr
+
+
+def test_the_log_of_a_stopped_service_is_found_by_its_whole_id_or_a_unique_beginning(run, home):
+    (home / 'logs').mkdir(parents=True)
+    for name in ('svc', 'svc.v2'):
+        (home / 'logs' / f'{name}.log').write_text(f'logged by {name}\n')
+    assert run('logs', 'svc').stdout == 'logged by svc\n'
+    assert run('logs', 'svc.v').stdout == 'logged by svc.v2\n'
+    ambiguous = run('logs', 'sv')
+    assert ambiguous.returncode == 2 and 'svc.log, svc.v2.log' in ambiguous.stderr

@@ -25,6 +25,8 @@ def _stopped_logs(ident: str) -> list[str]:
         names = os.listdir(directory)
     except OSError:
         return []
+    if f'{ident}.log' in names:  # the whole id: 'svc' is not the beginning of 'svc.v2' then
+        return [os.path.join(directory, f'{ident}.log')]
     return sorted(os.path.join(directory, name) for name in names if name.startswith(ident) and name.endswith('.log'))
 
 
