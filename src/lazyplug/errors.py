@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    'AuthenticationError', 'CodecError', 'ConfigError', 'DuplicateRegistrationError', 'EvalsetError',
+    'AuthenticationError', 'CacheWarning', 'CodecError', 'ConfigError', 'DuplicateRegistrationError', 'EvalsetError',
     'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError', 'InvalidArgumentError', 'InvalidModeError',
     'LaunchError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError', 'PluginLoadError',
     'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceConflictError',
@@ -53,6 +53,10 @@ class PluginLoadError(PluginError, ImportError):
 
 class PluginRegistrationError(PluginError, TypeError):
     """A plugin's hook implementations do not match the hook specifications."""
+
+
+class CacheWarning(UserWarning):
+    """A call of a cached module was not cached: an argument cannot be keyed by its content."""
 
 
 class PluginWarning(UserWarning):

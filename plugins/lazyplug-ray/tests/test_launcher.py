@@ -118,6 +118,17 @@ def test_an_error_in_the_module_is_raised_by_the_caller_and_the_service_keeps_se
         sm(8)
 
 
+def test_an_error_in_the_module_is_logged_by_the_replica_with_its_traceback(started):
+    from lazyplug.serve.log import tail
+    sm = started(ServerModule(fail, launcher='ray', num_replicas=2))
+    for x in (7, 8):
+        with pytest.raises(RemoteError):
+            sm(x)
+    logged = '\n'.join(tail(get_registry().lookup(sm._impl._module_id).log, 1000))
+    assert logged.count('Traceback (most recent call last):') == 2
+    assert 'ValueError: no good: 7' in logged and 'ValueError: no good: 8' in logged
+
+
 def test_calls_are_spread_over_the_replicas(started):
     sm = started(ServerModule(whoami, launcher='ray', num_replicas=2))
     pids = deployment(sm).replica_pids()

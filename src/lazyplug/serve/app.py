@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import logging
 from functools import partial
 
 from ..context import globals as _globals
@@ -135,6 +136,8 @@ class ServeApp:
             try:
                 result = getattr(self.target, name)(*args, **kw) if name is not None else self._call(args, kw)
             except Exception as exc:
+                logging.getLogger('lazyplug.serve').error('%s raised %s: %s', self.name, type(exc).__name__, exc,
+                                                          exc_info=True, extra={'lazyplug_app': self})
                 return 500, self._error(type(exc).__name__, str(exc))
             try:
                 reply = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['READY_PREFIX', 'ServeSpec', 'bind', 'check_host', 'main']
+__all__ = ['READY_PREFIX', 'ServeSpec', 'bind', 'check_host', 'close_log', 'main', 'serve']
 
 READY_PREFIX = 'LAZYPLUG_LISTENING '
 
@@ -30,7 +30,8 @@ class ServeSpec:
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
-                 max_body: int = 16 * 1024 * 1024, pythonpath: list[str] | None = None) -> None:
+                 max_body: int = 16 * 1024 * 1024, pythonpath: list[str] | None = None,
+                 log_file: str | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -40,6 +41,7 @@ class ServeSpec:
         self.name = name
         self.max_body = max_body
         self.pythonpath = list(pythonpath or [])  # more places a server process imports from
+        self.log_file = log_file  # where the server writes the errors its module raises (see .log)
 
     def app(self) -> Any:
         from .app import ServeApp
@@ -75,19 +77,31 @@ def bind(host: str, port: int | None) -> socket.socket:
 
 
 def serve(spec: ServeSpec, sock: socket.socket) -> Any:
-    """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``)."""
+    """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``);
+    the errors its module raises go to ``spec.log_file`` until ``close_log(server)``."""
     import logging
 
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
+    from . import log
+
     # A server forked by the fork server inherits uvicorn's logging set up there: configuring it
     # again, like loading the websocket and proxy-header layers this app never uses, is a third
     # of what a forked server's start costs
     log_config = None if logging.getLogger('uvicorn').handlers else LOGGING_CONFIG
-    config = uvicorn.Config(spec.app(), log_level='warning', log_config=log_config, access_log=False,
+    app = spec.app()
+    config = uvicorn.Config(app, log_level='warning', log_config=log_config, access_log=False,
                             lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=60)
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    setattr(server, 'lazyplug_log', log.attach(spec.log_file, app))
+    return server
+
+
+def close_log(server: Any) -> None:
+    """Stop writing the errors of ``server`` (made by ``serve``) to its log file: it has stopped."""
+    from . import log
+    log.detach(getattr(server, 'lazyplug_log', None))
 
 
 def _read_spec(stream: Any) -> ServeSpec:

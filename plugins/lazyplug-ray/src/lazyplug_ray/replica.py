@@ -95,9 +95,11 @@ class ServiceReplica:
 
     def shutdown(self) -> None:
         """Stop serving, close the port and forget it: what follows is the end of this replica."""
+        from lazyplug.serve.process import close_log
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+        close_log(self.server)
         try:
             os.remove(port_file(self.key))
         except OSError:
