@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from lazyplug import config, plugins
@@ -40,6 +43,17 @@ def fresh_plugins():
 @pytest.fixture
 def nothing_left_running(lazyplug_no_processes_left):
     """Fails the test if a process it started (a server, a command) still runs after it."""
+
+
+@pytest.fixture
+def sleeper():
+    """A child process that sleeps: a live process for the entries a test writes; killed after the test."""
+    proc = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture

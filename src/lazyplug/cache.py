@@ -1,21 +1,23 @@
 """The module result cache behind ``module.use_cache()``.
 
 A call's key is the module's identity (its class, the ``use_cache`` tag, its name) and a digest of
-the call's arguments; equal arguments give equal keys in every process. The store is chosen by
-the ``cache_strategy`` setting through the ``lazyplug_cache_store`` hook: ``memory`` (this
-process), ``sqlite`` and ``file`` (under the ``cache_dir`` setting, shared by processes) are
-built in. ``cache_mode`` is ``RW`` (default), ``RO``, ``WO`` or ``NONE``. An entry that cannot
+what the call's arguments hold (``lazyplug.cachekeys``): arguments of equal content give equal
+keys in every process, and a call with an argument that cannot be keyed by its content is not
+cached. The store is chosen by the ``cache_strategy`` setting through the ``lazyplug_cache_store``
+hook: ``memory`` (this process), ``sqlite`` and ``file`` (under the ``cache_dir`` setting, shared
+by processes) are built in. ``cache_mode`` is ``RW`` (default), ``RO``, ``WO`` or ``NONE``. An entry that cannot
 be read back is a miss (and is dropped), never an error.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sqlite3
 import threading
 
+from . import cachekeys
+from ._files import open_private, private_dir, private_file
 from .config import config
 from .errors import ConfigError
 
@@ -36,39 +38,13 @@ def cache_dir() -> str:
     return config['cache_dir'] or os.path.join(config['home'], 'cache')
 
 
-def _encode(value: Any, out: list[str]) -> None:
-    kind = type(value)
-    if value is None or kind in (bool, int, float, complex, str, bytes):
-        out.append(f'{kind.__name__}:{value!r};')
-    elif isinstance(value, (list, tuple)):
-        out.append(f'{kind.__name__}[{len(value)}:')
-        for item in value:
-            _encode(item, out)
-        out.append(']')
-    elif isinstance(value, dict):
-        out.append(f'{kind.__name__}{{{len(value)}:')
-        for key in sorted(value, key=repr):
-            _encode(key, out)
-            _encode(value[key], out)
-        out.append('}')
-    elif isinstance(value, (set, frozenset)):
-        parts = []
-        for item in value:
-            part: list[str] = []
-            _encode(item, part)
-            parts.append(''.join(part))
-        out.append(f'{kind.__name__}<{"".join(sorted(parts))}>')
-    else:
-        out.append(f'{kind.__module__}.{kind.__qualname__}:{value!r};')
-
-
-def cache_key(module: ModuleBase, tag: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> str:
-    """The key of a call: the same module identity and equal arguments give the same key anywhere."""
+def cache_key(module: ModuleBase, tag: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> str | None:
+    """The key of a call: the same module identity (class, tag, name) and arguments of equal
+    content give the same key anywhere; None when an argument cannot be keyed by its content
+    (see ``lazyplug.cachekeys``: the call is not cached)."""
     cls = type(module)
-    out = [f'{cls.__module__}.{cls.__qualname__}|{tag if isinstance(tag, str) else ""}|{module.name or ""}|']
-    _encode(args, out)
-    _encode(kw, out)
-    return hashlib.sha256(''.join(out).encode('utf-8', 'surrogatepass')).hexdigest()
+    identity = (f'{cls.__module__}.{cls.__qualname__}', tag if isinstance(tag, str) else '', module.name or '')
+    return cachekeys.cache_key(identity, args, kw)
 
 
 class MemoryStore:
@@ -88,7 +64,7 @@ class MemoryStore:
 
 
 class SqliteStore:
-    """Results pickled in one SQLite file, shared by the processes of this machine."""
+    """Results pickled in one SQLite file (0600), shared by the processes of this machine."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -98,8 +74,7 @@ class SqliteStore:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
-            os.makedirs(os.path.dirname(self.path) or '.', exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(private_file(self.path), timeout=30, check_same_thread=False, isolation_level=None)
             conn.execute('PRAGMA journal_mode=WAL')
             conn.execute('CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value BLOB NOT NULL)')
             self._conn, self._pid = conn, os.getpid()
@@ -128,7 +103,7 @@ class SqliteStore:
 
 
 class FileStore:
-    """Results pickled one file per key in a directory, written atomically."""
+    """Results pickled one file per key in a directory, written atomically (files 0600, directories 0700)."""
 
     def __init__(self, directory: str) -> None:
         self.directory = directory
@@ -152,9 +127,9 @@ class FileStore:
 
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        private_dir(os.path.dirname(path))
         temp = f'{path}.{os.getpid()}.{threading.get_ident()}.tmp'
-        with open(temp, 'wb') as f:
+        with open(open_private(temp), 'wb') as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temp, path)
 

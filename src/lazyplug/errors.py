@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    'AuthenticationError', 'CallOutcomeUnknownError', 'CallTimeoutError', 'CodecError', 'ConfigError',
-    'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError',
-    'InvalidArgumentError', 'InvalidModeError', 'LaunchError', 'LauncherNotFoundError', 'LazyplugError',
-    'PluginError', 'PluginLoadError', 'PluginRegistrationError', 'PluginWarning', 'RegistrationError',
-    'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError', 'ServiceUnavailableError',
-    'TaskFailedError', 'UnknownNameError',
+    'AuthenticationError', 'CacheWarning', 'CallOutcomeUnknownError', 'CallTimeoutError', 'CodecError',
+    'ConfigError', 'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError',
+    'HookError', 'InvalidArgumentError', 'InvalidModeError', 'LaunchError', 'LauncherNotFoundError',
+    'LazyplugError', 'PluginError', 'PluginLoadError', 'PluginRegistrationError', 'PluginWarning',
+    'RegistrationError', 'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError',
+    'ServiceUnavailableError', 'TaskFailedError', 'UnknownNameError',
 ]
 
 
@@ -54,6 +54,10 @@ class PluginLoadError(PluginError, ImportError):
 
 class PluginRegistrationError(PluginError, TypeError):
     """A plugin's hook implementations do not match the hook specifications."""
+
+
+class CacheWarning(UserWarning):
+    """A call of a cached module was not cached: an argument cannot be keyed by its content."""
 
 
 class PluginWarning(UserWarning):

@@ -11,11 +11,15 @@ applications and plugins from leaking into each other.
 * ``lazyplug_isolated``: all three.
 * ``lazyplug_no_processes_left``: fails a test that leaves a child process running (a server it
   did not stop); it needs psutil (``pip install 'lazyplug[test]'``).
+* ``lazyplug_network``: a private network of machines for the test (:mod:`lazyplug.testbed`);
+  skipped where it cannot run (not root, no ``ip``), failed instead under CI (``CI=true``).
+  ``require_network()`` does the same for fixtures of another scope that open a ``Network``.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import time
 
 import pytest
@@ -29,8 +33,10 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-__all__ = ['lazyplug_home', 'lazyplug_isolated', 'lazyplug_no_processes_left', 'lazyplug_plugins',
-           'lazyplug_registry']
+    from .testbed import Network
+
+__all__ = ['lazyplug_home', 'lazyplug_isolated', 'lazyplug_network', 'lazyplug_no_processes_left',
+           'lazyplug_plugins', 'lazyplug_registry', 'require_network']
 
 
 @pytest.fixture
@@ -98,3 +104,25 @@ def lazyplug_no_processes_left() -> Iterator[None]:
             break
         time.sleep(0.05)
     assert not left, f'processes left behind: {[described(p) for p in left]}'
+
+
+def require_network() -> None:
+    """Skip the test when a :class:`lazyplug.testbed.Network` cannot run here (saying why); under
+    CI (``CI=true``), where it must run, fail it instead."""
+    from .testbed import unavailable_reason
+    reason = unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get('CI', '').lower() == 'true':
+        pytest.fail(f'{reason}; under CI the test network must run', pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def lazyplug_network() -> Iterator[Network]:
+    """A private network for the test: ``lazyplug_network.machine('a')`` adds a machine; every
+    process, namespace and link of it is gone after the test."""
+    require_network()
+    from .testbed import Network
+    with Network() as network:
+        yield network

@@ -19,7 +19,7 @@ def test_ps_lists_what_update_serve_runs_in_another_process_and_stop_ends_it(run
     [entry] = json.loads(listed.stdout)
     assert entry['owner_pid'] == proc.pid and entry['name'] == 'Upper up served by ServerModule'
     table = run('ps').stdout.splitlines()
-    assert table[0].split() == ['ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP']
+    assert table[0].split() == ['ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP', 'LOG']
     assert table[1].startswith(entry['module_id'][:12])
 
     called = run('call', entry['module_id'][:8], '"hello"')

@@ -23,13 +23,15 @@ def _private_home(lazyplug_home):
 
 @pytest.fixture(scope='session')
 def ray_cluster():
-    """A Ray cluster of 2 CPUs started for the session (with the dashboard, which serves Ray's state
-    API); shut down at the end, after which none of its processes may remain. Yields its address."""
+    """A Ray cluster of 2 CPUs and one custom resource ``test_box`` started for the session (with the
+    dashboard, which serves Ray's state API); shut down at the end, after which none of its processes
+    may remain. Yields its address."""
     import ray
     # short: Ray's Unix socket paths live under it and must fit in 107 bytes
     temp_dir = tempfile.mkdtemp(prefix='lpray-')
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    ray.init(num_cpus=2, include_dashboard=True, _temp_dir=temp_dir, logging_level=logging.WARNING)
+    ray.init(num_cpus=2, resources={'test_box': 1}, include_dashboard=True, _temp_dir=temp_dir,
+             logging_level=logging.WARNING)
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
@@ -50,3 +52,18 @@ def nothing_left(ray_cluster):
     """Check after the test that it left nothing on the cluster or on the machine."""
     yield
     assert_nothing_left()
+
+
+@pytest.fixture
+def started():
+    """Start modules; stop them whatever the test does."""
+    modules = []
+
+    def start(module):
+        modules.append(module)
+        module.start()
+        return module
+
+    yield start
+    for module in modules:
+        module.stop()

@@ -61,21 +61,6 @@ class Unshippable:
         raise RuntimeError('this module cannot be unpickled in a replica')
 
 
-@pytest.fixture
-def started():
-    """Start modules; stop them whatever the test does."""
-    modules = []
-
-    def start(module):
-        modules.append(module)
-        module.start()
-        return module
-
-    yield start
-    for module in modules:
-        module.stop()
-
-
 def deployment(sm):
     return sm._impl._deployment
 
@@ -131,6 +116,17 @@ def test_an_error_in_the_module_is_raised_by_the_caller_and_the_service_keeps_se
     assert info.value.remote_type == 'ValueError'
     with pytest.raises(RemoteError, match='no good: 8'):
         sm(8)
+
+
+def test_an_error_in_the_module_is_logged_by_the_replica_with_its_traceback(started):
+    from lazyplug.serve.log import tail
+    sm = started(ServerModule(fail, launcher='ray', num_replicas=2))
+    for x in (7, 8):
+        with pytest.raises(RemoteError):
+            sm(x)
+    logged = '\n'.join(tail(get_registry().lookup(sm._impl._module_id).log, 1000))
+    assert logged.count('Traceback (most recent call last):') == 2
+    assert 'ValueError: no good: 7' in logged and 'ValueError: no good: 8' in logged
 
 
 def test_calls_are_spread_over_the_replicas(started):

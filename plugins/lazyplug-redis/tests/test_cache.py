@@ -1,15 +1,17 @@
 """The redis strategy of use_cache() against a real redis-server: hits, keys shared with the other
 strategies and processes, time-to-live, corrupt entries, a restart of the server."""
 
+import dataclasses
+import time
 import warnings
 
 import pytest
 from lazyplug import cache, config, package
 from lazyplug.contract_tests import CacheStoreContract
+from lazyplug.errors import CacheWarning
 from lazyplug.module import ModuleBase
 
 from lazyplug_redis.cache import RedisStore
-from lazyplug_redis.connection import RedisUnavailableError
 from redis_helpers import finish, start_python
 
 
@@ -64,6 +66,44 @@ def test_results_are_stored_under_the_cache_key_of_every_strategy(redis_cache, r
     key = cache.cache_key(m, True, (5,), {})
     assert raw.get(f'{prefix}cache:{key}') is not None
     assert redis_cache.get(key) == {'value': 5}
+
+
+@dataclasses.dataclass(repr=False)
+class Shortened:
+    """A value whose repr() does not show all it holds (as numpy's does for a long array)."""
+
+    values: list
+
+    def __repr__(self):
+        return f'Shortened({len(self.values)} values)'
+
+
+class Opaque:
+    """An object with the default repr(), which holds its address."""
+
+    def __init__(self, values):
+        self.values = values
+
+
+class Sums(ModuleBase):
+    def forward(self, data):
+        return sum(data.values)
+
+
+def test_values_with_equal_reprs_are_different_entries(redis_cache, raw, prefix):
+    m = Sums().use_cache()
+    first, second = Shortened([0] * 2000), Shortened([0] * 1999 + [1])
+    assert repr(first) == repr(second)
+    assert m(first) == 0 and m(second) == 1
+    assert len(raw.keys(f'{prefix}cache:*')) == 2
+
+
+def test_a_value_that_cannot_be_keyed_by_its_content_is_not_cached_in_redis(redis_cache, raw, prefix):
+    m = Sums().use_cache()
+    with pytest.warns(CacheWarning, match='Opaque argument are not cached'):
+        assert m(Opaque([0] * 2000)) == 0
+        assert m(Opaque([0] * 1999 + [1])) == 1
+    assert raw.keys(f'{prefix}cache:*') == []
 
 
 @pytest.mark.parametrize('value', [
@@ -160,14 +200,17 @@ def test_a_result_cached_by_one_process_is_a_hit_in_another(redis_server, prefix
     assert m(7) == {'value': 7} and m.calls == 0  # and in this process too
 
 
-def test_the_cache_fails_clearly_while_redis_is_down_and_works_when_it_is_back(own_redis, prefix):
-    with config.temp('cache_strategy', 'redis'), config.temp('redis_url', own_redis.url):
+def test_calls_run_uncached_while_redis_is_down_and_are_cached_again_when_it_is_back(own_redis, prefix):
+    with config.temp('cache_strategy', 'redis'), config.temp('redis_url', own_redis.url), \
+            config.temp('redis_timeout', 0.5):
         m = Counted().use_cache()
         m(1)
         own_redis.stop()
-        with pytest.raises(RedisUnavailableError, match='result cache') as info:
-            m(1)
-        assert own_redis.url in str(info.value)
+        with pytest.warns(RuntimeWarning, match='calls run uncached while the result cache fails') as said:
+            assert m(1) == {'value': 1} and m.calls == 2
+        assert own_redis.url in str(said[0].message) and 'does not answer' in str(said[0].message)
         own_redis.start()  # empty
-        assert m(1) == {'value': 1} and m.calls == 2  # a miss: the server came back empty
-        assert m(1) == {'value': 1} and m.calls == 2  # and a hit again
+        time.sleep(0.5)  # a server that failed is asked again after redis_timeout
+        with pytest.warns(RuntimeWarning, match=f'the result cache at {own_redis.url} answers again'):
+            assert m(1) == {'value': 1} and m.calls == 3  # a miss: the server came back empty
+        assert m(1) == {'value': 1} and m.calls == 3  # and a hit again

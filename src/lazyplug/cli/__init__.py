@@ -1,9 +1,9 @@
 """The ``lazyplug`` command line (``lazyplug.cli:main``; also ``python -m lazyplug``).
 
-Commands: ``plugins``, ``modules``, ``tree``, ``update``, ``eval``, ``call``, ``ps``, ``stop``, and
-whatever installed plugins add through the ``lazyplug_register_commands`` hook (called once when the
-command line starts, one plugin at a time, so that a plugin that fails to add its commands is
-warned about and left out while the rest work).
+Commands: ``plugins``, ``modules``, ``tree``, ``update``, ``eval``, ``call``, ``ps``, ``stop``,
+``logs``, and whatever installed plugins add through the ``lazyplug_register_commands`` hook
+(called once when the command line starts, one plugin at a time, so that a plugin that fails to
+add its commands is warned about and left out while the rest work).
 
 Exit codes: 0 success; 1 a failed update, evaluation, call or stop (the message names the module,
 phase and task); 2 a usage error (a bad option or TARGET, an unknown group or service id);
@@ -111,10 +111,11 @@ def _base_group() -> click.Group:
         pass
 
     from .listing import modules_command, plugins_command, tree_command
+    from .logs import logs_command
     from .run import eval_command, update_command
     from .services import call_command, ps_command, stop_command
     for command in (plugins_command, modules_command, tree_command, update_command, eval_command, call_command,
-                    ps_command, stop_command):
+                    ps_command, stop_command, logs_command):
         cli.add_command(command)
     return cli
 

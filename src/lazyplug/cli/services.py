@@ -8,6 +8,7 @@ deployed in another terminal. A service is named by its module id, or any unique
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ import time
 
 import click
 
-from ..errors import LazyplugError
+from ..errors import CallTimeoutError, LazyplugError
 from . import Failure, failure, traceback_option
 from .output import echo_json, table
 
@@ -27,13 +28,13 @@ if TYPE_CHECKING:
 
 __all__ = ['call_command', 'ps_command', 'stop_command']
 
-_registry_option = click.option(
+registry_option = click.option(
     '--registry', metavar='URL', default=None,
     help='The service registry: memory://, sqlite:///path, or a scheme a plugin adds (e.g. redis://). '
          'Default: LAZYPLUG_REGISTRY, else a SQLite file in LAZYPLUG_HOME.')
 
 
-def _registry(url: str | None) -> ServiceRegistry | None:
+def existing_registry(url: str | None) -> ServiceRegistry | None:
     """The registry to read; None when it is the default SQLite file and that does not exist yet
     (nothing was deployed with it). These commands only read (or remove entries): they never create
     a registry file, and one named by --registry or LAZYPLUG_REGISTRY that does not exist is a usage error."""
@@ -90,11 +91,11 @@ def find_service(registry: ServiceRegistry | None, ident: str, param: str = "'ID
 
 @click.command('ps')
 @traceback_option
-@_registry_option
+@registry_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def ps_command(registry: str | None, as_json: bool) -> None:
-    """List the running services of the service registry (oldest first)."""
-    found = _registry(registry)
+    """List the running services of the service registry (oldest first), with their log files."""
+    found = existing_registry(registry)
     entries = [] if found is None else found.list()
     if as_json:
         echo_json([e.to_dict() for e in entries])
@@ -102,9 +103,17 @@ def ps_command(registry: str | None, as_json: bool) -> None:
     if not entries:
         click.echo(f'no services are running (registry: {_no_registry_file() if found is None else found.url})')
         return
-    table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP'),
-          [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started))
-           for e in entries])
+    table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP', 'LOG'),
+          [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started),
+            _shown_path(e.log)) for e in entries])
+
+
+def _shown_path(path: str) -> str:
+    """``path`` with the user's home directory written ``~``; '-' for none."""
+    if not path:
+        return '-'
+    home = os.path.expanduser('~')
+    return '~' + path[len(home):] if home != '/' and path.startswith(home + os.sep) else path
 
 
 # -- stop -----------------------------------------------------------------------------------------
@@ -183,7 +192,7 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
 @click.option('--timeout', type=click.FloatRange(min=0), default=10.0, show_default=True,
               help='Seconds to wait for the deploying process to stop a service before its processes are '
                    'signalled.')
-@_registry_option
+@registry_option
 def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: str | None) -> None:
     """Stop the service ID (a unique beginning of its id is enough; see `lazyplug ps`), or --all.
 
@@ -193,7 +202,7 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
     """
     if (ident is None) == (not stop_all):
         raise click.UsageError('give the ID of a service (see `lazyplug ps`) or --all, not both')
-    found = _registry(registry)
+    found = existing_registry(registry)
     if found is None:
         if not stop_all:
             find_service(found, ident or '')  # says that there is no such service
@@ -215,6 +224,17 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 
 # -- call -----------------------------------------------------------------------------------------
 
+CALL_TIMEOUT = 60.0
+"""Seconds ``lazyplug call`` waits for an answer unless told otherwise (a program's calls wait the
+``call_timeout`` setting, 600 s by default)."""
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not math.isfinite(value):  # NaN passes every range check
+        raise click.BadParameter(f'{value} is not a number of seconds', ctx, param)
+    return value
+
+
 @click.command('call')
 @traceback_option
 @click.argument('url', metavar='URL|ID')
@@ -222,14 +242,19 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 @click.option('--kwargs', 'as_kwargs', is_flag=True, help='JSON is an object of keyword arguments.')
 @click.option('--security-key', envvar='LAZYPLUG_SECURITY_KEY', default=None,
               help='The key the service requires (also: LAZYPLUG_SECURITY_KEY).')
-@_registry_option
-def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None,
+@click.option('--timeout', metavar='SECONDS', envvar='LAZYPLUG_CALL_TIMEOUT', default=CALL_TIMEOUT,
+              show_default=True, type=click.FloatRange(min=0, min_open=True), callback=_finite,
+              help='Seconds to wait for the answer (also: LAZYPLUG_CALL_TIMEOUT); then the call fails, and may '
+                   'or may not have run.')
+@registry_option
+def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None, timeout: float,
                  registry: str | None) -> None:
     """Call a service with one JSON input (none: no input; -: read it from standard input) and print
     its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
 
     \b
-    Exit codes: 0 done; 1 the call failed (the service's error is printed); 2 bad JSON or ID.
+    Exit codes: 0 done; 1 the call failed (the service's error is printed) or got no answer within
+    --timeout; 2 bad JSON or ID.
     """
     if value == '-':
         value = sys.stdin.read()
@@ -250,11 +275,15 @@ def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str
     if url.startswith(('http://', 'https://')):
         urls, label = [url.rstrip('/')], url
     else:
-        entry = find_service(_registry(registry), url, "'URL|ID'")
+        entry = find_service(existing_registry(registry), url, "'URL|ID'")
         urls, label = entry.urls, entry.name
+    from ..config import config
     from ..serve.client import ServiceClient
     try:
-        result = ServiceClient(urls, security_key, label).call(args, kw)
+        with config.temp('call_timeout', timeout):
+            result = ServiceClient(urls, security_key, label).call(args, kw)
+    except CallTimeoutError as exc:  # it says the call may or may not have run
+        raise failure(exc, f'no answer within {timeout:g} s (--timeout): ') from exc
     except LazyplugError as exc:
         raise failure(exc) from exc
     click.echo(json.dumps(result, default=repr))

@@ -9,7 +9,7 @@ from functools import partial
 
 from ..config import config
 from ..errors import InvalidArgumentError
-from ..serve.process import bind, check_host, serve
+from ..serve.process import bind, check_host, close_log, serve
 from .base import Deployment, url_host, wait_healthy
 
 TYPE_CHECKING = False
@@ -69,5 +69,6 @@ def _stop(servers: list[Any], threads: list[threading.Thread]) -> None:
         server.should_exit = True
     for thread in threads:
         thread.join(10)
-    for _, sock in servers:
+    for server, sock in servers:
         sock.close()
+        close_log(server)

@@ -168,8 +168,10 @@ class ModuleBase:
         mode = config['cache_mode']
         if mode == 'NONE':
             return self.forward(*args, **kw)
-        store = get_store()
         key = cache_key(self, self._use_cache, args, kw)
+        if key is None:  # an argument that cannot be keyed by its content (a CacheWarning said so)
+            return self.forward(*args, **kw)
+        store = get_store()
         if 'R' in mode:
             hit = store.get(key)
             if hit is not MISS:

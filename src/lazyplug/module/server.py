@@ -133,15 +133,17 @@ class _ServerModuleImpl(ModuleBase):
         return made
 
     def _deploy(self) -> None:
+        from ..serve.log import log_path
         from ..serve.process import ServeSpec
         from ..services import ServiceEntry, get_registry
+        log = os.path.abspath(log_path(config['home'], self._module_id))
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
                          security_key=self._security_key, name=self._label, pythonpath=self._pythonpath,
-                         **self._serving)
+                         log_file=log, **self._serving)
         deployment = self._make_launcher().launch(spec, self._num_replicas)
         try:
             get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
-                                                self._label, os.getpid()))
+                                                self._label, os.getpid(), log=log))
         except BaseException:
             deployment.stop()
             raise

@@ -121,7 +121,8 @@ class ServeApp:
             status, body = exc.status, error_body(exc.kind, str(exc), self.name)
             headers.extend(exc.headers)
         except Exception as exc:
-            _log.error('%s: answering %s %s failed', self.name, scope.get('method'), scope.get('path'), exc_info=True)
+            _log.error('%s: answering %s %s failed', self.name, scope.get('method'), scope.get('path'), exc_info=True,
+                       extra={'lazyplug_app': self})
             status, body = 500, error_body('InternalServerError', f'the server failed: {type(exc).__name__}: {exc}',
                                            self.name)
         headers.append((b'content-length', str(len(body)).encode()))
@@ -209,7 +210,8 @@ class ServeApp:
             try:
                 result = getattr(self.target, name)(*args, **kw) if name is not None else self._call(args, kw)
             except Exception as exc:
-                _log.error('%s raised %s', self.name, type(exc).__name__, exc_info=True)
+                _log.error('%s raised %s: %s', self.name, type(exc).__name__, exc, exc_info=True,
+                           extra={'lazyplug_app': self})
                 return 500, error_body(type(exc).__name__, str(exc), self.name)
             try:
                 reply = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}

@@ -22,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['READY_PREFIX', 'ServeSpec', 'bind', 'check_host', 'main']
+__all__ = ['READY_PREFIX', 'ServeSpec', 'bind', 'check_host', 'close_log', 'main', 'serve']
 
 READY_PREFIX = 'LAZYPLUG_LISTENING '
 
@@ -39,7 +39,7 @@ class ServeSpec:
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
                  pythonpath: list[str] | None = None, methods: tuple[str, ...] = (),
-                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None, log_file: str | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -48,6 +48,7 @@ class ServeSpec:
         self.security_key = security_key
         self.name = name
         self.pythonpath = list(pythonpath or [])  # more places a server process imports from
+        self.log_file = log_file  # where the server writes the errors its module raises (see .log)
         self.methods = tuple(methods)
         self.ssl_certfile = ssl_certfile
         self.ssl_keyfile = ssl_keyfile
@@ -96,12 +97,14 @@ def bind(host: str, port: int | None) -> socket.socket:
 
 
 def serve(spec: ServeSpec, sock: socket.socket) -> Any:
-    """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``)."""
+    """A uvicorn server for ``spec`` on ``sock``, not yet running (``server.run(sockets=[sock])``);
+    the errors its module raises go to ``spec.log_file`` until ``close_log(server)``."""
     import logging
 
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
+    from . import log
     from .app import KEEP_ALIVE
     from .protocol import DeadlineHttpToolsProtocol
 
@@ -109,12 +112,21 @@ def serve(spec: ServeSpec, sock: socket.socket) -> Any:
     # again, like loading the websocket and proxy-header layers this app never uses, is a third
     # of what a forked server's start costs
     log_config = None if logging.getLogger('uvicorn').handlers else LOGGING_CONFIG
+    app = spec.app()
     protocol: Any = partial(DeadlineHttpToolsProtocol, read_timeout=spec.read_timeout)
-    server_config = uvicorn.Config(spec.app(), log_level='warning', log_config=log_config, access_log=False,
+    server_config = uvicorn.Config(app, log_level='warning', log_config=log_config, access_log=False,
                                    lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=KEEP_ALIVE,
                                    http=protocol, ssl_certfile=spec.ssl_certfile, ssl_keyfile=spec.ssl_keyfile)
     server_config.load()  # here, so that a certificate or key that cannot be loaded fails the caller
-    return uvicorn.Server(server_config)
+    server = uvicorn.Server(server_config)
+    setattr(server, 'lazyplug_log', log.attach(spec.log_file, app))
+    return server
+
+
+def close_log(server: Any) -> None:
+    """Stop writing the errors of ``server`` (made by ``serve``) to its log file: it has stopped."""
+    from . import log
+    log.detach(getattr(server, 'lazyplug_log', None))
 
 
 def _read_spec(stream: Any) -> ServeSpec:

@@ -57,14 +57,15 @@ REMOVALS_KEPT = 3600.0
 class ServiceEntry:
     """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
     processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
-    (the process that deployed it) and ``node``: where ``pids`` and ``owner_pid`` are process ids
-    (``_process.node_id()`` of the deploying process; by default this process's). An entry read
-    from an older registry has ``node`` '': unknown, so its processes are never signalled."""
+    (the process that deployed it), ``node``: where ``pids`` and ``owner_pid`` are process ids
+    (``_process.node_id()`` of the deploying process; by default this process's), and ``log``:
+    the file its servers write its module's errors to ('' for none). An entry read from an older
+    registry has ``node`` '': unknown, so its processes are never signalled."""
 
-    __slots__ = ('module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
+    __slots__ = ('log', 'module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
 
     def __init__(self, module_id: str, urls: list[str], pids: list[int], started: float, name: str = '',
-                 owner_pid: int = 0, node: str | None = None) -> None:
+                 owner_pid: int = 0, node: str | None = None, log: str = '') -> None:
         self.module_id = module_id
         self.urls = list(urls)
         self.pids = list(pids)
@@ -72,6 +73,7 @@ class ServiceEntry:
         self.name = name
         self.owner_pid = owner_pid
         self.node = _process.node_id() if node is None else node
+        self.log = log
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -79,7 +81,7 @@ class ServiceEntry:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ServiceEntry:
         return cls(data['module_id'], data['urls'], data['pids'], data['started'], data.get('name', ''),
-                   data.get('owner_pid', 0), data.get('node') or '')
+                   data.get('owner_pid', 0), data.get('node') or '', data.get('log') or '')
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ServiceEntry) and self.to_dict() == other.to_dict()

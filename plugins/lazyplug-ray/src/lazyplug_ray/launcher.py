@@ -20,6 +20,14 @@ from lazyplug.launchers.base import Deployment, wait_healthy
 from lazyplug.serve.process import check_host
 
 from . import cluster
+from .placement import (
+    GROUP_STRATEGIES,
+    STRATEGIES,
+    Placement,
+    check_combination,
+    valid_resources,
+    valid_scheduling_strategy,
+)
 from .replica import ServiceReplica, port_file
 
 TYPE_CHECKING = False
@@ -47,6 +55,11 @@ def _check_options(options: dict[str, Any]) -> None:
                          'a whole number >= 0, or -1 for no limit'),
         'start_timeout': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v > 0, 'seconds > 0'),
         'runtime_env': (lambda v: isinstance(v, dict), "a dict of Ray's runtime environment"),
+        'scheduling_strategy': (valid_scheduling_strategy, f'one of {", ".join(map(repr, STRATEGIES))} or an object '
+                                'of ray.util.scheduling_strategies'),
+        'placement_strategy': (lambda v: v in GROUP_STRATEGIES, f'one of {", ".join(map(repr, GROUP_STRATEGIES))}'),
+        'resources': (valid_resources, 'a dict of custom resource names to amounts >= 0 (CPU, GPU and memory are '
+                                       'asked for with num_cpus, num_gpus and memory)'),
     }
     for name, value in options.items():
         if name not in checks:
@@ -55,6 +68,7 @@ def _check_options(options: dict[str, Any]) -> None:
         valid, what = checks[name]
         if not valid(value):
             raise InvalidArgumentError(f'the ray launcher option {name}={value!r} is not valid: expected {what}')
+    check_combination(options)
 
 
 class RayLauncher:
@@ -62,9 +76,11 @@ class RayLauncher:
 
     Options: ``address`` (a running cluster; default: the ``ray_address`` setting,
     ``LAZYPLUG_RAY_ADDRESS``, else a local Ray instance started for the application), the
-    resources of each replica ``num_cpus``, ``num_gpus``, ``memory`` (bytes), ``max_restarts``
-    (how often Ray restarts a replica whose process died; -1, the default: always),
-    ``runtime_env`` (Ray's, for remote clusters) and ``start_timeout`` (seconds).
+    resources of each replica ``num_cpus``, ``num_gpus``, ``memory`` (bytes), ``resources``
+    (custom ones), where the replicas go (``scheduling_strategy`` or ``placement_strategy``: see
+    :mod:`lazyplug_ray.placement`), ``max_restarts`` (how often Ray restarts a replica whose
+    process died; -1, the default: always), ``runtime_env`` (Ray's, for remote clusters) and
+    ``start_timeout`` (seconds).
     """
 
     name = 'ray'
@@ -73,8 +89,9 @@ class RayLauncher:
         _check_options(options)
         self.address: str | None = options.get('address') or config['ray_address'] or None
         self.start_timeout = float(options.get('start_timeout', config['start_timeout']))
-        self.actor_options: dict[str, Any] = {key: options[key] for key in ('num_cpus', 'num_gpus', 'memory',
-                                                                          'runtime_env') if key in options}
+        self.options = options
+        self.actor_options: dict[str, Any] = {key: options[key] for key in (
+            'num_cpus', 'num_gpus', 'memory', 'resources', 'runtime_env', 'scheduling_strategy') if key in options}
         self.actor_options['max_restarts'] = options.get('max_restarts', -1)
         # a threaded actor: ready(), serving() and shutdown() must not wait for each other
         self.actor_options['max_concurrency'] = 4
@@ -92,38 +109,47 @@ class RayLauncher:
         actors: list[Any] = []
         keys: list[str] = []
         ready: list[Any] = []
+        placement: Placement | None = None
         try:
             import ray
             actor_class = _get_actor_class()
             # one copy in the object store for every replica, kept by the deployment for as long as
             # it runs: Ray reads it again whenever it restarts a replica
             payload = ray.put(cloudpickle.dumps(spec))
+            placement = Placement(self.options, replicas)
             for index in range(replicas):
                 keys.append(uuid.uuid4().hex)
                 port = first_port + index if first_port else None  # replicas take the next ports
-                actors.append(actor_class.options(**self.actor_options).remote(payload, pythonpath, port, keys[-1]))
+                options = {**self.actor_options, **placement.options(index)}
+                actors.append(actor_class.options(**options).remote(payload, pythonpath, port, keys[-1]))
             ready = [actor.ready.remote(self.start_timeout) for actor in actors]
-            urls = self._wait_ready(ready, spec.name, spec.scheme)
+            urls = self._wait_ready(ready, spec.name, placement, spec.scheme)
         except BaseException:
             try:
                 _remove(actors, keys, _started(actors, ready))
+                if placement is not None:
+                    placement.remove()
             finally:
                 cluster.release()
             raise
-        return RayDeployment(urls, actors, keys, self.start_timeout, payload)
+        return RayDeployment(urls, actors, keys, self.start_timeout, payload, placement)
 
-    def _wait_ready(self, ready: list[Any], name: str, scheme: str) -> list[str]:
+    def _wait_ready(self, ready: list[Any], name: str, placement: Placement, scheme: str) -> list[str]:
         import ray
         from ray.exceptions import GetTimeoutError, RayError
         deadline = time.monotonic() + self.start_timeout
         try:
             addresses = ray.get(ready, timeout=self.start_timeout)
         except GetTimeoutError:
-            asked = {k: v for k, v in self.actor_options.items() if k in ('num_cpus', 'num_gpus', 'memory')}
+            asked = {k: v for k, v in self.actor_options.items()
+                     if k in ('num_cpus', 'num_gpus', 'memory', 'resources')}
             available = ray.available_resources()  # type: ignore[no-untyped-call]
+            nodes = sum(1 for node in ray.nodes() if node['Alive'])  # type: ignore[no-untyped-call]
+            where = placement.describe()
             raise LaunchError(f'{name}: the Ray actors did not start within {self.start_timeout:g} s (the '
-                              f'start_timeout option or setting); each asks for {asked or "Ray default resources"}, '
-                              f'and the cluster has {available} available') from None
+                              f'start_timeout option or setting); each asks for {asked or "Ray default resources"}'
+                              f'{" " + where if where else ""}, and the cluster has {nodes} node(s) alive with '
+                              f'{available} available') from None
         except RayError as exc:
             raise LaunchError(f'{name}: a Ray actor failed to start serving: {exc}') from exc
         urls = [f'{scheme}://{host}:{port}' for host, port, _ in addresses]
@@ -189,8 +215,9 @@ class RayDeployment(Deployment):
     """
 
     def __init__(self, urls: list[str], actors: list[Any], keys: list[str], start_timeout: float,
-                 payload: Any) -> None:
+                 payload: Any, placement: Placement) -> None:
         self.actors = actors
+        self.placement = placement
         self._payload = payload  # the ObjectRef of what the replicas serve: restarts read it
         self._keys = keys
         self._start_timeout = start_timeout
@@ -209,6 +236,7 @@ class RayDeployment(Deployment):
             _live.discard(self)
         try:
             _remove(self.actors, self._keys)
+            self.placement.remove()
         finally:
             cluster.release()
 

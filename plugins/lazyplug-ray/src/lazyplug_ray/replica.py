@@ -78,10 +78,15 @@ class ServiceReplica:
         return self._reachable_host(), self.port, os.getpid()
 
     def _reachable_host(self) -> str:
-        if self.host in ('0.0.0.0', '::', ''):
+        """The host in this replica's URL. For a server bound to every interface: the advertise host
+        of its node (``LAZYPLUG_ADVERTISE_HOST`` where the node's ``ray start`` ran), else the node's
+        address in the Ray cluster, at which the other nodes reach it."""
+        from lazyplug.config import config
+        from lazyplug.launchers.base import url_host
+        if self.host in ('0.0.0.0', '::', '') and not str(config['advertise_host']).strip():
             import ray  # a replica runs in a Ray worker: Ray is imported there already
-            return str(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
-        return '127.0.0.1' if self.host == 'localhost' else self.host
+            return url_host(str(ray.util.get_node_ip_address()))  # type: ignore[no-untyped-call]
+        return url_host(self.host)
 
     def serving(self) -> bool:
         """Block until the server has stopped; True then."""
@@ -90,9 +95,11 @@ class ServiceReplica:
 
     def shutdown(self) -> None:
         """Stop serving, close the port and forget it: what follows is the end of this replica."""
+        from lazyplug.serve.process import close_log
         self.server.should_exit = True
         self.thread.join(10)
         self.sock.close()
+        close_log(self.server)
         try:
             os.remove(port_file(self.key))
         except OSError:

@@ -8,26 +8,36 @@ bytes, sets...; see ``lazyplug.serve.codec``), never as pickles: whatever can wr
 must not be able to run code in the processes that read it. A result of another type is not
 cached (a RuntimeWarning says so, once per type); an entry that cannot be decoded is a miss and
 is dropped.
+
+A cache that fails never fails a call: while the server does not answer (stopped, killed, the
+network stalled: each attempt waits at most ``redis_timeout`` seconds) or refuses a command (out
+of memory, wrong credentials), calls run uncached. A RuntimeWarning names the URL and the error
+once per outage; the server is not asked again for ``redis_timeout`` seconds after a failure, so
+that a stalled one delays one call, not every call; another warning says when it answers again.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from typing import cast
 
 from lazyplug.cache import MISS
 from lazyplug.config import config
-from lazyplug.errors import CodecError
+from lazyplug.errors import CodecError, ServiceError
 
 from . import settings  # noqa: F401 - declares the settings read below
-from .connection import guarded, make_client, split_options
+from .connection import guarded, make_client, redact, split_options, timeout_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
     import redis
+
+    T = TypeVar('T')
 
 __all__ = ['RedisStore']
 
@@ -39,6 +49,7 @@ class RedisStore:
         self._clients: dict[str, redis.Redis] = {}
         self._lock = threading.Lock()
         self._unencodable: set[type] = set()
+        self._failing: dict[str, float] = {}  # URL -> when (time.monotonic()) to ask it again
 
     def __repr__(self) -> str:
         return f'<RedisStore {config["redis_url"]}>'
@@ -57,17 +68,34 @@ class RedisStore:
     def _key(self, key: str) -> str:
         return f'{config["redis_prefix"]}cache:{key}'
 
+    def _tolerant(self, what: str, call: Callable[[redis.Redis], T], failed: T) -> T:
+        """``call(client)``, or ``failed`` when the server fails it or failed a moment ago (see the module)."""
+        url, client = self._client()
+        if self._failing.get(url, 0.0) > time.monotonic():
+            return failed
+        timeout = timeout_of(client)
+        try:
+            result = guarded(url, f'result cache, {what}', lambda: call(client), timeout)
+        except ServiceError as exc:
+            if url not in self._failing:
+                warnings.warn(f'calls run uncached while the result cache fails: {exc} (asked again every '
+                              f'{timeout:g} s)', RuntimeWarning, stacklevel=4)
+            self._failing[url] = time.monotonic() + timeout
+            return failed
+        if self._failing.pop(url, None) is not None:
+            warnings.warn(f'the result cache at {redact(url)} answers again', RuntimeWarning, stacklevel=4)
+        return result
+
     def get(self, key: str) -> Any:
         from lazyplug.serve.codec import loads
-        url, client = self._client()
         name = self._key(key)
-        raw = guarded(url, 'result cache, reading', lambda: cast('bytes | None', client.get(name)))
+        raw = self._tolerant('reading', lambda client: cast('bytes | None', client.get(name)), None)
         if raw is None:
             return MISS
         try:
             return loads(raw)
         except CodecError:  # a corrupt entry is a miss; it is dropped (unless rewritten meanwhile)
-            guarded(url, 'result cache, dropping a corrupt entry', lambda: _drop_if(client, name, raw))
+            self._tolerant('dropping a corrupt entry', lambda client: _drop_if(client, name, raw), None)
             return MISS
 
     def put(self, key: str, value: Any) -> None:
@@ -80,11 +108,10 @@ class RedisStore:
                 warnings.warn(f'results of type {type(value).__qualname__} are not cached in Redis: {exc}',
                               RuntimeWarning, stacklevel=3)
             return
-        url, client = self._client()
         ttl = config['redis_cache_ttl']
         name = self._key(key)
         px = max(1, int(ttl * 1000)) if ttl else None
-        guarded(url, 'result cache, writing', lambda: client.set(name, data, px=px))
+        self._tolerant('writing', lambda client: client.set(name, data, px=px), None)
 
     def clear(self) -> None:
         """Drop every cached result of this prefix (other keys of the server are left alone)."""

@@ -1,10 +1,11 @@
 """Redis URLs, clients, and the errors of a Redis server that does not answer.
 
 Every client this plugin makes has socket timeouts (the ``redis_timeout`` setting, or the URL's
-``socket_timeout`` / ``socket_connect_timeout``) and one immediate retry on a fresh connection:
-a connection left over from before a Redis restart fails once and is replaced, so calls work
-again as soon as the server is back, and a server that is gone fails a call within the timeout
-instead of hanging. redis-py's errors become lazyplug's: :class:`RedisUnavailableError` (a
+``socket_timeout`` / ``socket_connect_timeout``) and one immediate retry on a fresh connection
+when the connection fails (not when it times out): a connection left over from before a Redis
+restart fails once and is replaced, so calls work again as soon as the server is back, and a
+server that is gone or does not answer (stopped, frozen, the network stalled) fails a call within
+the timeout instead of hanging. redis-py's errors become lazyplug's: :class:`RedisUnavailableError` (a
 :class:`~lazyplug.errors.ServiceUnavailableError`) when the server does not answer, lazyplug's
 ``AuthenticationError`` when it refuses the credentials, ``ServiceError`` otherwise; each names
 the URL (its password hidden) and what to check, and keeps redis-py's error as ``__cause__``.
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     T = TypeVar('T')
 
-__all__ = ['SCHEMES', 'RedisUnavailableError', 'guarded', 'make_client', 'redact', 'split_options']
+__all__ = ['SCHEMES', 'RedisUnavailableError', 'guarded', 'make_client', 'redact', 'split_options', 'timeout_of']
 
 SCHEMES = ('redis://', 'rediss://', 'unix://')
 """The URL schemes this plugin serves (those of redis-py)."""
@@ -106,16 +107,24 @@ def make_client(url: str) -> redis.Redis:
     from redis.retry import Retry
 
     timeout = config['redis_timeout']
+    # a timeout is not tried again: a server that did not answer within it would double the wait
+    retry = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
     try:
         # the URL's own socket_timeout / socket_connect_timeout, if given, win over these
-        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                                    retry=Retry(NoBackoff(), 1), decode_responses=False)
+        return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=retry,
+                                    decode_responses=False)
     except ValueError as exc:
         raise ConfigError(f'bad Redis URL {redact(url)!r}: {exc}') from None
 
 
-def guarded(url: str, what: str, call: Callable[[], T]) -> T:
-    """``call()``, with redis-py's errors turned into lazyplug's, naming ``url`` and ``what`` it was for."""
+def timeout_of(client: redis.Redis) -> float:
+    """The seconds ``client`` waits for an answer (its socket timeout)."""
+    return float(client.connection_pool.connection_kwargs.get('socket_timeout') or config['redis_timeout'])
+
+
+def guarded(url: str, what: str, call: Callable[[], T], timeout: float | None = None) -> T:
+    """``call()``, with redis-py's errors turned into lazyplug's, naming ``url``, ``what`` it was
+    for and ``timeout``, the seconds it waited (default: the ``redis_timeout`` setting)."""
     import redis.exceptions as rex
 
     try:
@@ -127,8 +136,8 @@ def guarded(url: str, what: str, call: Callable[[], T]) -> T:
         raise RedisUnavailableError(
             f'the Redis server at {redact(url)} ({what}) does not answer: {str(exc).rstrip(".")}. Check that '
             "redis-server is running there and reachable from this machine, and the URL's host, port (or socket "
-            f'path) and database; a call waits at most {config["redis_timeout"]:g} s (the redis_timeout setting, '
-            'LAZYPLUG_REDIS_TIMEOUT)', url=redact(url)) from exc
+            f'path) and database; a call waits at most {config["redis_timeout"] if timeout is None else timeout:g} s '
+            '(the redis_timeout setting, LAZYPLUG_REDIS_TIMEOUT)', url=redact(url)) from exc
     except rex.RedisError as exc:
         raise ServiceError(f'the Redis server at {redact(url)} ({what}) failed: {type(exc).__name__}: {exc}') \
             from exc

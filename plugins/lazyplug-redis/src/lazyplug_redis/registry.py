@@ -32,7 +32,7 @@ from lazyplug.services import ServiceEntry, _process, conflict_error
 from lazyplug.services._process import node_id
 
 from . import settings
-from .connection import guarded, make_client, redact, split_options
+from .connection import guarded, make_client, redact, split_options, timeout_of
 from .renewer import Owned, Renewer
 
 TYPE_CHECKING = False
@@ -123,7 +123,7 @@ def _load(raw: bytes) -> tuple[ServiceEntry, dict[str, Any]] | None:
     try:
         record = json.loads(raw)
         entry = ServiceEntry.from_dict(record)
-        if not (isinstance(entry.module_id, str) and isinstance(entry.node, str)
+        if not (isinstance(entry.module_id, str) and isinstance(entry.node, str) and isinstance(entry.log, str)
                 and all(isinstance(u, str) for u in entry.urls)
                 and all(isinstance(p, int) for p in entry.pids) and isinstance(entry.started, (int, float))):
             return None
@@ -160,6 +160,7 @@ class RedisRegistry:
         self.ttl: float = options.get('ttl', config['redis_service_ttl'])
         self.prefix: str = options.get('prefix', config['redis_prefix'])
         self._client = make_client(base)
+        self._timeout = timeout_of(self._client)
         self._scripts = {name: self._client.register_script(source) for name, source in
                          (('publish', _PUBLISH), ('renew', _RENEW), ('remove', _REMOVE), ('forget', _FORGET),
                           ('list', _LIST))}
@@ -174,7 +175,7 @@ class RedisRegistry:
         return [f'{self.prefix}service:{module_id}', self._index, f'{self.prefix}removed:{module_id}']
 
     def _call(self, what: str, call: Callable[[], T]) -> T:
-        return guarded(self.url, f'service registry, {what}', call)
+        return guarded(self.url, f'service registry, {what}', call, self._timeout)
 
     def _owner(self, owner_pid: int) -> bytes:
         return f'{node_id()}:{owner_pid}'.encode()

@@ -116,6 +116,14 @@ class RedisServer:
                 proc.kill()
                 proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would (``start()`` brings it back, empty)."""
+        proc, self.proc = self.proc, None
+        if proc is not None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait()
+
     def restart(self) -> None:
         """Stop the server and start it again, empty, on the same port and socket."""
         self.stop()
