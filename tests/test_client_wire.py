@@ -203,6 +203,26 @@ def test_a_server_running_as_many_calls_as_it_may_answers_503_at_once(started):
     assert sorted(map(str, ran)) == ['0', '1', 'now']  # the busy call never ran
 
 
+def test_a_parallel_evaluation_at_full_width_is_not_refused_by_default(started):
+    # evaluation runs on the shared pool (thread_pool_workers, 32) and in the calling thread: 33 calls at once
+    inside, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(x):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.3)
+        with lock:
+            inside[0] -= 1
+        return x
+
+    sm = started(ServerModule(slow, launcher='thread'))
+    sm.evalset(list(range(66)))
+    assert sm.eval().eval_result == list(range(66))
+    assert most[0] == 33
+
+
 def sleep_or_pid(started_file, seconds):
     if seconds:
         open(started_file, 'w').close()

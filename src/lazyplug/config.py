@@ -224,8 +224,8 @@ config.add('max_nesting_depth', int, 128, 'the deepest nesting of lists, dicts, 
            'of a served module (a call\'s arguments are at level 3)', parse=_parse_positive_int)
 config.add('read_timeout', float, 10.0, 'seconds a server waits for a request, from its first byte (or the '
            'connection) to the end of its body, before closing the connection', parse=_parse_positive_float)
-config.add('max_concurrent_calls', int, 32, 'calls a server runs at once; one more is answered 503 at once '
-           '(ServiceBusyError)', parse=_parse_positive_int)
+config.add('max_concurrent_calls', int, 128, 'calls a server runs at once, each in a thread of its own; one more is '
+           'answered 503 at once (ServiceBusyError)', parse=_parse_positive_int)
 config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=_parse_positive_float)
 config.add('ca_file', str, '', "a PEM file of the certificate authorities https services are verified against "
            "(default: the system's)")

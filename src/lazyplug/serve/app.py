@@ -86,7 +86,7 @@ class ServeApp:
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, security_key: str | None = None,
                  max_body: int = 16 * 1024 * 1024, name: str = '', methods: tuple[str, ...] = (),
-                 max_depth: int = 128, max_calls: int = 32) -> None:
+                 max_depth: int = 128, max_calls: int = 128) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -141,7 +141,7 @@ class ServeApp:
         request = self._parse(await self._read(scope, receive), path)
         if self.running >= self.max_calls:
             raise _HTTPError(503, 'ServiceBusy', f'{self.name} already runs {self.max_calls} calls, as many as it '
-                             'may at once (the max_concurrent_calls setting): the call did not run; retry later',
+                             'may at once (the max_concurrent_calls setting): the call did not run',
                              ((b'retry-after', b'1'),))
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a thread for every call it may run: none waits for another's
