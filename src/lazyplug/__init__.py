@@ -26,6 +26,7 @@ from .flow import (
     Pipeline,
     Switch,
     Warp,
+    barrier,
     bind,
     diverter,
     graph,
@@ -33,6 +34,7 @@ from .flow import (
     loop,
     parallel,
     pipeline,
+    save_pipeline_result,
     switch,
     warp,
 )
@@ -59,8 +61,8 @@ __all__ = [
     'IFS', 'ActionModule', 'Bind', 'Diverter', 'FlowBase', 'Graph', 'LazyLLMHook', 'Loop', 'Module', 'ModuleBase',
     'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule', 'ServerModule', 'Switch',
     'UrlModule', 'Warp', '_0', '_1', '_2', '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments',
-    'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr', 'module',
-    'module_register', 'package', 'parallel', 'pipeline', 'switch', 'warp',
+    'barrier', 'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr',
+    'module', 'module_register', 'package', 'parallel', 'pipeline', 'save_pipeline_result', 'switch', 'warp',
 ]
 
 # names resolved on first use: `import lazyplug` stays small, and free of pluggy and importlib.metadata
