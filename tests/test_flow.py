@@ -1,7 +1,9 @@
 """pipeline and parallel: LazyLLM's call semantics, with-blocks, errors, concurrency, repr."""
 
 import contextvars
+import copy
 import inspect
+import pickle
 import sys
 import threading
 import types
@@ -72,6 +74,8 @@ def test_a_function_read_back_prints_as_lazyllms_wrapper_and_acts_as_the_functio
     assert repr(p.second) == '<Function type=function name=double>'
     assert isinstance(p.second, types.FunctionType) and inspect.signature(p.second) == inspect.signature(double)
     assert p._items[1] is double  # the flow itself runs the function, unwrapped
+    for copied in (copy.copy(p.second), copy.deepcopy(p.second), pickle.loads(pickle.dumps(p.second))):
+        assert repr(copied) == '<Function type=function name=double>' and copied(2) == 4
 
 
 def test_a_function_read_back_stands_for_the_item_in_binds_and_outputs():

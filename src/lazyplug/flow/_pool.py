@@ -32,50 +32,55 @@ class Rendezvous:
 
     Every item that waits blocks until all of them wait; then all go on. Once an item has ended, a
     barrier cannot open again: items waiting there, and items that come later, get a FlowError
-    rather than waiting for ever.
+    rather than waiting for ever. Most calls never wait: until one does, a call costs one object.
     """
 
-    __slots__ = ('_arrived', '_cond', '_ended', '_generation', '_lock', '_parties', '_start_rest')
+    __slots__ = ('_arrived', '_cond', '_ended', '_generation', '_parties', '_start_rest')
 
     def __init__(self, parties: int, start_rest: Callable[[], None]) -> None:
         self._parties = parties
         self._start_rest = start_rest  # gives every item no thread has claimed yet a thread
-        self._lock = threading.Lock()
-        self._cond: threading.Condition | None = None  # made by the first wait: most calls never wait
+        self._cond: threading.Condition | None = None  # made by the first wait
         self._arrived = 0
         self._generation = 0
-        self._ended = 0
+        self._ended = False
 
     def wait(self) -> None:
         """Block until every item of the call waits here too."""
-        with self._lock:
-            if self._ended:
-                raise FlowError(self._ended_message())
-            if self._cond is None:
-                self._cond = threading.Condition(self._lock)
+        with _rendezvous_lock:
+            cond = self._cond
+            if cond is None:
+                cond = self._cond = threading.Condition()
                 self._start_rest()
+        with cond:
+            # an item that ended before the condition existed is seen here: leave() sets
+            # _ended before it reads _cond, and this reads _ended after setting _cond
+            if self._ended:
+                raise FlowError(_NEVER_OPENS)
             generation = self._generation
             self._arrived += 1
             if self._arrived == self._parties:
                 self._arrived = 0
                 self._generation += 1
-                self._cond.notify_all()
+                cond.notify_all()
                 return
             while generation == self._generation and not self._ended:
-                self._cond.wait()
+                cond.wait()
             if generation == self._generation:
-                raise FlowError(self._ended_message())
+                raise FlowError(_NEVER_OPENS)
 
     def leave(self) -> None:
         """An item has ended (returned or raised): it will never reach another barrier."""
-        with self._lock:
-            self._ended += 1
-            if self._cond is not None:
-                self._cond.notify_all()
+        self._ended = True
+        cond = self._cond
+        if cond is not None:
+            with cond:
+                cond.notify_all()
 
-    def _ended_message(self) -> str:
-        return (f'barrier: {self._ended} of the {self._parties} items of this parallel call ended without '
-                'reaching it, so it can never open; give every item the same number of barriers')
+
+_NEVER_OPENS = ('barrier: an item of this parallel call ended without reaching it, so it can never open; '
+                'give every item the same number of barriers')
+_rendezvous_lock = threading.Lock()
 
 
 _rendezvous: ContextVar[Rendezvous | None] = ContextVar('lazyplug_rendezvous', default=None)

@@ -96,8 +96,10 @@ class FlowBase:
         d['_enclosing'] = None
         d['_father'] = None  # the flow this one is an item of (the latest, if several)
         d['_auto_capture'] = bool(auto_capture)
-        d['_with_frame'] = None  # the with-statement's frame, kept only while auto_capture or name
-        d['_frame_names'] = None  # injection needs it
+        # the with-statement's frame and the names it had, kept during the block only and only when
+        # auto_capture or the compatibility mode's name binding needs them
+        d['_with_frame'] = None
+        d['_frame_names'] = None
         d['_post_action'] = post_action() if isinstance(post_action, type) else post_action
         d['_shape'] = None  # how _post_process reshapes the output (parallel's .sum, .asdict...)
         d['_referenced'] = False  # whether binds refer to this flow's input or outputs

@@ -44,7 +44,12 @@ class FunctionItem:
         return self._f(*args, **kw)
 
     def __getattr__(self, name: str) -> Any:
+        if name == '_f':  # not set yet (an object being copied): no recursion through __getattr__
+            raise AttributeError(name)
         return getattr(self._f, name)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FunctionItem, (self._f,)
 
     def __repr__(self) -> str:
         return item_repr(self._f)
