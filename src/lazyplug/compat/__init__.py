@@ -93,7 +93,7 @@ def install() -> None:
         if _saved is not None:
             return
         real = sys.modules.get('lazyllm')
-        if real is not None:
+        if real is not None and real is not sys.modules['lazyplug']:
             raise InvalidArgumentError(f'lazyllm is imported already (from {getattr(real, "__file__", "?")}): turn '
                                        'the compatibility mode on before anything imports lazyllm')
         from ..config import config
