@@ -227,8 +227,8 @@ class ServerModule(UrlModule):
     ``pre`` transforms the input and ``post`` the output (``post(output)`` or
     ``post(output, input)``), both in the server. ``num_replicas`` servers share the calls.
     ``security_key`` (``True``: generate one) is required of every caller. ``url`` (or a string
-    ``m``) talks to a service that is already running instead. ``launcher`` is a launcher name or object;
-    ``pythonpath`` (a path or a list) adds places the server process imports from.
+    ``m``) talks to a service that is already running instead. ``launcher`` is a launcher name or
+    object; ``pythonpath`` (a path or a list) adds places the server process imports from.
 
     ``id`` is the id the service is published under in the service registry (``lazyplug ps``
     shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
