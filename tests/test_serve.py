@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import psutil
@@ -192,17 +193,32 @@ def test_a_url_that_is_not_a_services_is_refused_saying_what_is_expected():
         ServerModule('http://127.0.0.1:8000', url='http://127.0.0.1:8001')
 
 
-def test_lazyllms_empty_launcher_serves_in_a_child_process_and_must_not_wait_for_the_service(started):
+def test_lazyllms_empty_launcher_serves_in_a_child_process(started):
     launcher = lazyplug.launchers.empty(sync=False)
     assert (launcher.subprocess, launcher.sync) == (False, False) and not lazyplug.launchers.empty().subprocess
     sm = started(ServerModule(pid_of_server, launcher=launcher))
     assert sm(0) != os.getpid()
-    with pytest.raises(TaskFailedError, match=r'needs a launcher that returns while it serves: '
-                                              r'launchers\.empty\(sync=False\)') as info:
-        ServerModule(pid_of_server, launcher=lazyplug.launchers.empty()).start()
-    assert isinstance(info.value.__cause__, InvalidArgumentError)
     with pytest.raises(InvalidArgumentError, match='does not place services on GPUs'):
         lazyplug.launchers.empty(ngpus=1)
+
+
+def test_a_synchronous_empty_launcher_serves_in_the_foreground_until_the_service_ends():
+    from lazyplug.services import get_registry
+    sm = ServerModule(pid_of_server, launcher=lazyplug.launchers.empty())  # sync=True, LazyLLM's default
+    returned = threading.Event()
+    starting = threading.Thread(target=lambda: (sm.start(), returned.set()), daemon=True)
+    starting.start()
+    deadline = time.monotonic() + 60
+    while sm._url is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        assert sm(0) != os.getpid() and not returned.is_set()  # serving, and start() has not returned
+        assert get_registry().lookup(sm._impl._module_id) is not None
+    finally:
+        sm._impl._deployment.stop()  # the service ends ...
+    starting.join(30)
+    assert returned.is_set() and sm._url is None  # ... and start() returns, its entry gone
+    assert get_registry().lookup(sm._impl._module_id) is None
 
 
 def test_stop_all_stops_every_service_of_this_process_and_start_deploys_again(started):

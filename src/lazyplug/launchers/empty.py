@@ -17,11 +17,11 @@ class EmptyLauncher:
     """LazyLLM's ``launchers.empty(subprocess=False, ngpus=None, sync=True)``: a ServerModule given
     one is served on this machine, in a child process per replica (the ``local`` launcher).
 
-    A service must run on after its deploy returns, so it needs ``sync=False``, as LazyLLM's own
-    examples write it; ``sync=True`` (which in LazyLLM makes ``start()`` wait until the service
-    ends) is refused when a service is launched. ``subprocess`` is kept for LazyLLM code that reads
-    it: services always run in child processes here. lazyplug places no service on GPUs, so
-    ``ngpus`` above 0 is refused.
+    With ``sync=False`` (as LazyLLM's examples write it) ``start()`` returns while the service
+    runs. With ``sync=True``, LazyLLM's default, ``start()`` serves in the foreground, as in
+    LazyLLM: it returns when the service has ended (Ctrl-C stops it). ``subprocess`` is kept for
+    LazyLLM code that reads it: services always run in child processes here. lazyplug places no
+    service on GPUs, so ``ngpus`` above 0 is refused.
     """
 
     name = 'empty'
@@ -35,9 +35,8 @@ class EmptyLauncher:
         self.sync = bool(sync)
 
     def launch(self, spec: ServeSpec, replicas: int) -> Deployment:
-        if self.sync:
-            raise InvalidArgumentError(f'{spec.name or "a service"} needs a launcher that returns while it serves: '
-                                       'launchers.empty(sync=False) (sync=True would wait for the service to end)')
+        """Start the service's replicas as the ``local`` launcher does (its ServerModule waits for
+        their end when ``sync``)."""
         return LocalLauncher({}).launch(spec, replicas)
 
     def __repr__(self) -> str:

@@ -122,7 +122,8 @@ class _ServerModuleImpl(ModuleBase):
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
                          security_key=self._security_key, name=self._label, max_body=config['max_request_bytes'],
                          pythonpath=self._pythonpath)
-        deployment = self._make_launcher().launch(spec, self._num_replicas)
+        launcher = self._make_launcher()
+        deployment = launcher.launch(spec, self._num_replicas)
         try:
             get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
                                                 self._label, os.getpid()))
@@ -132,6 +133,11 @@ class _ServerModuleImpl(ModuleBase):
         self._deployment = deployment
         self._urls = list(deployment.urls)
         self._client = None
+        if getattr(launcher, 'sync', False):  # LazyLLM's synchronous launchers: serve until the service ends
+            try:
+                deployment.wait()
+            finally:
+                self._on_stop()
 
     def _on_stop(self) -> None:
         deployment, self._deployment = self._deployment, None
