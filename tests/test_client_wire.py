@@ -76,7 +76,7 @@ def test_a_reply_that_asks_to_close_the_connection_closes_it(scripted):
 
 def test_a_refused_key_is_an_authentication_error_that_says_so(started):
     sm = started(ServerModule(lambda x: x, launcher='thread', security_key=True))
-    with pytest.raises(AuthenticationError, match=f'^Authentication failed at {sm._url}: .*Security-Key'):
+    with pytest.raises(AuthenticationError, match=f'^Authentication failed at {sm._urls[0]}: .*Security-Key'):
         UrlModule(url=sm._url, security_key='sk-wrong')('a')
 
 

@@ -56,12 +56,12 @@ def guarded(started):
 # -- stalled connections ----------------------------------------------------------------------------
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_read_timeout(guarded):
-    with connect(guarded._url) as sock:
+    with connect(guarded._urls[0]) as sock:
         assert closed_within(sock, 4) is not None
 
 
 def test_a_request_whose_head_stalls_is_closed_after_the_read_timeout(guarded):
-    with connect(guarded._url) as sock:
+    with connect(guarded._urls[0]) as sock:
         sock.sendall(b'POST /call HTTP/1.1\r\nHost: x\r\nContent-Le')
         assert closed_within(sock, 4) is not None
 
@@ -69,7 +69,7 @@ def test_a_request_whose_head_stalls_is_closed_after_the_read_timeout(guarded):
 def test_a_request_whose_body_stalls_is_closed_and_never_runs(guarded, tmp_path):
     log = tmp_path / 'runs'
     body = json.dumps({'args': [str(log), 'stalled'], 'kwargs': {}}).encode()
-    with connect(guarded._url) as sock:
+    with connect(guarded._urls[0]) as sock:
         sock.sendall(b'POST /call HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body[:-3]))
         assert closed_within(sock, 4) is not None
     assert guarded(str(log), 'served') == 'served'  # the server serves on
@@ -77,7 +77,7 @@ def test_a_request_whose_body_stalls_is_closed_and_never_runs(guarded, tmp_path)
 
 
 def test_a_request_sent_slowly_must_still_arrive_within_the_read_timeout(guarded):
-    with connect(guarded._url) as sock:
+    with connect(guarded._urls[0]) as sock:
         began = time.monotonic()
         try:
             for byte in b'POST /call HTTP/1.1\r\nHost: x\r\nX-Drip: ' + b'a' * 100:
@@ -90,7 +90,7 @@ def test_a_request_sent_slowly_must_still_arrive_within_the_read_timeout(guarded
 
 
 def test_many_stalled_connections_are_all_closed_and_calls_go_on(guarded, tmp_path):
-    stalled = [connect(guarded._url) for _ in range(100)]
+    stalled = [connect(guarded._urls[0]) for _ in range(100)]
     try:
         for sock in stalled[::2]:
             sock.sendall(b'POST /call HTTP/1.1\r\n')
@@ -121,14 +121,14 @@ DEEP = 100_000
 ])
 def test_a_bad_body_of_any_shape_gets_a_json_4xx_naming_the_path(body, status, words, started):
     sm = started(ServerModule(Echo(), launcher='thread'))
-    code, reply = raw(sm._url, 'POST', '/call', body)
+    code, reply = raw(sm._urls[0], 'POST', '/call', body)
     assert code == status and words in reply['error']['message'], reply
     assert sm('still serving') == 'still serving'
 
 
 def test_a_request_that_is_not_http_gets_a_json_400(started):
     sm = started(ServerModule(Echo(), launcher='thread'))
-    with connect(sm._url) as sock:
+    with connect(sm._urls[0]) as sock:
         sock.sendall(b'NOT HTTP AT ALL\r\n\r\n')
         data = b''
         while chunk := sock.recv(65536):
@@ -164,7 +164,7 @@ def raises_surrogate(_):
 ])
 def test_a_result_that_cannot_travel_is_a_json_500_naming_its_path(served, words, started):
     sm = started(ServerModule(served, launcher='local'))
-    code, reply = raw(sm._url, 'POST', '/call', b'{"args": [1]}')
+    code, reply = raw(sm._urls[0], 'POST', '/call', b'{"args": [1]}')
     assert code == 500 and reply['error']['type'] == 'CodecError' and words in reply['error']['message']
     with pytest.raises(RemoteError, match='CodecError'):
         sm(1)
@@ -172,7 +172,7 @@ def test_a_result_that_cannot_travel_is_a_json_500_naming_its_path(served, words
 
 def test_an_exception_whose_message_utf8_cannot_encode_is_still_a_json_500(started):
     sm = started(ServerModule(raises_surrogate, launcher='thread'))
-    code, reply = raw(sm._url, 'POST', '/call', b'{"args": [1]}')
+    code, reply = raw(sm._urls[0], 'POST', '/call', b'{"args": [1]}')
     assert code == 500 and reply['error'] == {'type': 'ValueError', 'message': 'bad \\udfff message',
                                               'module': 'raises_surrogate served by ServerModule'}
 
@@ -181,8 +181,8 @@ def test_the_nesting_limit_is_a_setting_of_the_server(started):
     with config.temp('max_nesting_depth', 6):
         sm = started(ServerModule(Echo(), launcher='local'))
     # {"args": [x]}: the request and its argument list are levels 1 and 2, x is level 3
-    assert raw(sm._url, 'POST', '/call', b'{"args": [[[[[1]]]]]}') == (200, {'result': [[[[1]]]], 'globals': {}})
-    code, reply = raw(sm._url, 'POST', '/call', b'{"args": [[[[[[1]]]]]]}')
+    assert raw(sm._urls[0], 'POST', '/call', b'{"args": [[[[[1]]]]]}') == (200, {'result': [[[[1]]]], 'globals': {}})
+    code, reply = raw(sm._urls[0], 'POST', '/call', b'{"args": [[[[[[1]]]]]]}')
     assert code == 400 and 'args[0][0][0][0][0] is nested deeper than 6 levels' in reply['error']['message']
 
 
@@ -215,6 +215,6 @@ def test_nan_and_infinity_travel_as_strict_json_and_come_back_as_floats(started)
     back = sm([math.nan, math.inf, -math.inf, 1.5])
     assert math.isnan(back[0]) and back[1:] == [math.inf, -math.inf, 1.5]
     from lazyplug.serve.client import _post
-    status, body = _post(sm._url, '/call', b'{"args": [{"__lp__": "float", "value": "-inf"}]}',
+    status, body = _post(sm._urls[0], '/call', b'{"args": [{"__lp__": "float", "value": "-inf"}]}',
                          b'Content-Type: application/json\r\n')
     assert status == 200 and strict(body)['result'] == {'__lp__': 'float', 'value': '-inf'}

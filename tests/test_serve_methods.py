@@ -58,7 +58,7 @@ def counter(started):
 
 @pytest.mark.parametrize('name', LIFECYCLE)
 def test_lazyplugs_own_methods_are_refused_with_a_json_403(counter, name):
-    code, reply = raw(counter._url, 'POST', '/method', b'{"method": "%s", "args": []}' % name.encode())
+    code, reply = raw(counter._urls[0], 'POST', '/method', b'{"method": "%s", "args": []}' % name.encode())
     assert code == 403 and f"'{name}' is not a method of" in reply['error']['message']
     assert f"methods=['{name}']" in reply['error']['message']
 
@@ -80,15 +80,15 @@ def test_the_served_objects_own_methods_and_its_subclasses_are_callable(counter)
 
 def test_dunders_and_objects_methods_are_not_callable(counter):
     for name in ['__init__', '__reduce__', '_on_stop']:
-        assert raw(counter._url, 'POST', '/method', b'{"method": "%s"}' % name.encode())[0] == 400
-    assert raw(counter._url, 'POST', '/method', b'{"method": "mro"}')[0] == 404
+        assert raw(counter._urls[0], 'POST', '/method', b'{"method": "%s"}' % name.encode())[0] == 400
+    assert raw(counter._urls[0], 'POST', '/method', b'{"method": "mro"}')[0] == 404
 
 
 def test_methods_opens_more_of_the_served_objects_methods(started):
     sm = started(ServerModule(LoudCounter(), launcher='thread', methods=['evalset']))
     assert sm._call('evalset', [1, 2]) is None
     assert sm._call('evaluation_items') == 2
-    assert raw(sm._url, 'POST', '/method', b'{"method": "stop"}')[0] == 403
+    assert raw(sm._urls[0], 'POST', '/method', b'{"method": "stop"}')[0] == 403
 
 
 @pytest.mark.parametrize('methods, words', [

@@ -139,7 +139,7 @@ def test_a_tls_client_connection_is_reused_like_a_plain_one(pki, started):
         for i in range(20):
             assert sm(f'call {i}') == f'CALL {i}'
     from lazyplug.serve import client
-    host, port = sm._url.split('//')[1].rsplit(':', 1)
-    connection = client._connections.pool[sm._url]
+    host, port = sm._urls[0].split('//')[1].rsplit(':', 1)
+    connection = client._connections.pool[sm._urls[0]]
     assert connection.sock.getpeername() == (host, int(port)) and connection.sock.version().startswith('TLS')
     _ = socket  # keep the import: the check above reads a socket's peer

@@ -122,13 +122,15 @@ def test_modules_lists_a_group_with_where_each_module_comes_from(run):
     out = result.stdout
     assert out.startswith('demo\n')
     assert 'entry point demo = lazyplug_demo_modules.group from lazyplug-demo-modules 1.0.0 (loaded)' in out
-    assert 'shoutDemo' in out and 'lazyplug_demo_modules.group.shout (distribution lazyplug-demo-modules' in out
-    assert '  demo.text\n' in out and 'stripText' in out
+    assert '  shout ' in out and 'lazyplug_demo_modules.group.shout (distribution lazyplug-demo-modules' in out
+    assert '  demo.text\n' in out and '  strip ' in out
 
 
 def test_modules_lists_user_code_when_asked_to_import_it(run, app_dir):
     (app_dir / 'mine.py').write_text(textwrap.dedent('''
         import lazyplug
+
+        lazyplug.module_register.new_group('mygroup')
 
         @lazyplug.module_register('mygroup')
         def greet(name):
@@ -138,7 +140,7 @@ def test_modules_lists_user_code_when_asked_to_import_it(run, app_dir):
     assert result.returncode == 0, result.stderr
     [group] = json.loads(result.stdout)
     [module] = group['modules']
-    assert (group['group'], module['name'], module['distribution']) == ('mygroup', 'greetMygroup', None)
+    assert (group['group'], module['name'], module['distribution']) == ('mygroup', 'greet', None)
     assert module['file'] == str(app_dir / 'mine.py')
 
 
