@@ -59,9 +59,10 @@ def stdlib_client(url: str) -> Any:
     """A call of the service at ``url`` through the standard library's ``http.client`` (one
     connection per thread), with lazyplug's wire format: the baseline of lazyplug's own client."""
     import http.client
+    import urllib.parse
 
     from lazyplug.serve import codec
-    netloc = url.split('//', 1)[1]
+    netloc = urllib.parse.urlsplit(url).netloc
     local = threading.local()
 
     def call(x: Any) -> Any:
