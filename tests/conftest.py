@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lazyplug import config, plugins
+from lazyplug import config, globals, plugins
 from lazyplug.testing import isolated_plugins, isolated_registry
 
 
@@ -29,7 +29,8 @@ def _plugin_manager(_state_home):
 
 @pytest.fixture(autouse=True)
 def _isolation():
-    with isolated_registry(), isolated_plugins():
+    # a session of its own: the deltas one test leaves in its stream queue never reach another
+    with isolated_registry(), isolated_plugins(), globals.session():
         yield
 
 

@@ -476,7 +476,9 @@ def test_bad_arguments_are_refused_at_construction():
                           ({'m': Upper(), 'port': 70000}, 'port'), ({'url': 'ftp://x'}, 'not the URL'),
                           ({'m': Upper(), 'security_key': ''}, 'security_key'),
                           ({'m': Upper(), 'security_key': 'a\r\nX-Evil: 1'}, 'visible ASCII'),
-                          ({'m': Upper(), 'stream': True}, 'stream')]:
+                          ({'m': Upper(), 'stream': True, 'return_trace': True}, 'no trace'),
+                          ({'m': Upper(), 'stream': True, 'post': str}, 'cannot have post='),
+                          ({'m': Upper(), 'stream': {'prefix': '>'}}, 'True or False')]:
         with pytest.raises(InvalidArgumentError, match=words):
             ServerModule(**kwargs)
     with pytest.raises(InvalidArgumentError, match="no option 'colour'"):

@@ -53,17 +53,19 @@ if TYPE_CHECKING:
     from .module.server import ServerModule, UrlModule
     from .plugins import hookimpl
     from .registry import Register, module_register
+    from .streaming import FileSystemQueue, Stream, ThreadPoolExecutor
 
 __version__ = '0.1.0'
 
 Module = ModuleBase
 
 __all__ = [
-    'IFS', 'ActionModule', 'Bind', 'Diverter', 'FlowBase', 'Graph', 'LazyLLMHook', 'Loop', 'Module', 'ModuleBase',
-    'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule', 'ServerModule', 'Switch',
-    'UrlModule', 'Warp', '_0', '_1', '_2', '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments',
-    'barrier', 'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr',
-    'module', 'module_register', 'package', 'parallel', 'pipeline', 'save_pipeline_result', 'switch', 'warp',
+    'IFS', 'ActionModule', 'Bind', 'Diverter', 'FileSystemQueue', 'FlowBase', 'Graph', 'LazyLLMHook', 'Loop',
+    'Module', 'ModuleBase', 'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule',
+    'ServerModule', 'Stream', 'Switch', 'ThreadPoolExecutor', 'UrlModule', 'Warp', 'WebModule', '_0', '_1', '_2',
+    '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments', 'barrier', 'bind', 'config', 'diverter',
+    'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr', 'module', 'module_register', 'package',
+    'parallel', 'pipeline', 'save_pipeline_result', 'switch', 'warp',
 ]
 
 # names resolved on first use: `import lazyplug` stays small, and free of pluggy and importlib.metadata
@@ -76,10 +78,14 @@ _LAZY = {
     'module_register': 'lazyplug.registry',
     'ServerModule': 'lazyplug.module.server',
     'UrlModule': 'lazyplug.module.server',
+    'Stream': 'lazyplug.streaming',
+    'FileSystemQueue': 'lazyplug.streaming',
+    'ThreadPoolExecutor': 'lazyplug.streaming',
+    'WebModule': 'lazyplug.module.web',
 }
 _SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'compat', 'config', 'context', 'errors', 'flow', 'hookspecs',
                          'launchers', 'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services',
-                         'testing', 'values'})
+                         'streaming', 'testing', 'values'})
 _RESERVED_NAMES = frozenset(__all__) | frozenset(_LAZY) | _SUBMODULES
 _namespace = sys.modules[__name__].__dict__  # `globals` here is lazyplug's per-request context
 _lazy_getattr = lazy_attributes(__name__, _LAZY)

@@ -16,16 +16,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['Globals', 'globals', 'record_trace']
-
-_session: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar('lazyplug_session')
+__all__ = ['Globals', 'Session', 'globals', 'record_trace']
 
 
-def _current() -> dict[str, Any]:
+class Session(dict):  # type: ignore[type-arg]
+    """The values of one session; ``streams`` holds its stream queues (``lazyplug.streaming.queues``)."""
+
+    __slots__ = ('streams',)
+    streams: Any
+
+
+_session: contextvars.ContextVar[Session] = contextvars.ContextVar('lazyplug_session')
+
+
+def _current() -> Session:
     try:
         return _session.get()
     except LookupError:
-        data: dict[str, Any] = {}
+        data = Session()
         _session.set(data)
         return data
 
@@ -34,8 +42,8 @@ class _Session:
     """The context manager of ``Globals.session``."""
 
     def __init__(self, data: dict[str, Any] | None) -> None:
-        self._data = dict(data or {})
-        self._token: contextvars.Token[dict[str, Any]] | None = None
+        self._data = Session(data or {})
+        self._token: contextvars.Token[Session] | None = None
 
     def __enter__(self) -> Globals:
         self._token = _session.set(self._data)

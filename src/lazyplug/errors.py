@@ -18,8 +18,8 @@ __all__ = [
     'AuthenticationError', 'CacheWarning', 'CallOutcomeUnknownError', 'CallTimeoutError', 'CodecError',
     'ConfigError', 'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError',
     'HookError', 'InvalidArgumentError', 'InvalidModeError', 'LaunchError', 'LauncherNotFoundError',
-    'LazyplugError', 'PluginError', 'PluginLoadError', 'PluginRegistrationError', 'PluginWarning',
-    'RegistrationError', 'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError',
+    'LazyplugError', 'PluginError', 'PluginLoadError', 'PluginNotInstalledError', 'PluginRegistrationError',
+    'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError',
     'ServiceUnavailableError', 'TaskFailedError', 'UnknownGroupError', 'UnknownNameError',
 ]
 
@@ -56,6 +56,11 @@ class PluginError(LazyplugError):
 
 class PluginLoadError(PluginError, ImportError):
     """A plugin's entry point failed to import (raised only with ``LAZYPLUG_STRICT_PLUGINS=1``)."""
+
+
+class PluginNotInstalledError(PluginError, ImportError):
+    """A name lazyplug offers comes from a plugin distribution that is not installed; the message says what to
+    install."""
 
 
 class PluginRegistrationError(PluginError, TypeError):

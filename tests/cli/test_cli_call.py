@@ -1,6 +1,7 @@
 """``lazyplug call --timeout``: a call of a service that does not answer ends after the timeout
 (60 s unless told), saying that the call may or may not have run."""
 
+import contextlib
 import json
 import textwrap
 import time
@@ -20,15 +21,21 @@ SLOW = '''
 '''
 
 
-@pytest.fixture
-def slow_service(app_dir, home, run):
-    """The id of a served function that sleeps for as many seconds as it is given."""
-    (app_dir / 'slow.py').write_text(textwrap.dedent(SLOW))
-    with lazyplug_child('update', 'slow.py:app', '--serve', cwd=app_dir, home=home) as proc:
+@contextlib.contextmanager
+def serving(source, app_dir, home, run):
+    """``update FILE:app --serve`` of ``source`` while the block runs; yields the registry's entries."""
+    (app_dir / 'served.py').write_text(textwrap.dedent(source))
+    with lazyplug_child('update', 'served.py:app', '--serve', cwd=app_dir, home=home) as proc:
         for line in proc.stdout:
             if line.startswith('serving '):
                 break
-        [entry] = json.loads(run('ps', '--json').stdout)
+        yield json.loads(run('ps', '--json').stdout)
+
+
+@pytest.fixture
+def slow_service(app_dir, home, run):
+    """The id of a served function that sleeps for as many seconds as it is given."""
+    with serving(SLOW, app_dir, home, run) as [entry]:
         yield entry['module_id']
 
 
@@ -59,3 +66,49 @@ def test_the_default_timeout_is_a_minute(run):
 def test_a_bad_timeout_is_a_usage_error(run, value):
     result = run('call', 'http://127.0.0.1:9', '1', '--timeout', value)
     assert result.returncode == 2 and '--timeout' in result.stderr
+
+
+GATED = '''
+    import pathlib
+    import time
+    import lazyplug
+
+    def gated(path):
+        yield 'first'
+        deadline = time.monotonic() + 10
+        while not pathlib.Path(path).exists():  # made by the caller once it has printed 'first'
+            if time.monotonic() > deadline:
+                raise TimeoutError('the caller never saw the first delta')
+            time.sleep(0.01)
+        yield {'second': 2}
+
+    def failing(x):
+        yield 'partial'
+        raise KeyError('gone wrong')
+
+    app = lazyplug.ActionModule(lazyplug.ServerModule(gated), lazyplug.ServerModule(failing))
+'''
+
+
+@pytest.fixture
+def gated_services(app_dir, home, run):
+    """The ids of the gated and the failing served generators."""
+    with serving(GATED, app_dir, home, run) as entries:
+        ids = {e['name'].split()[0]: e['module_id'] for e in entries}
+        yield ids['gated'], ids['failing']
+
+
+def test_call_stream_prints_each_delta_as_a_json_line_as_it_arrives(app_dir, home, gated_services, tmp_path):
+    gate = tmp_path / 'gate'
+    with lazyplug_child('call', gated_services[0], json.dumps(str(gate)), '--stream', cwd=app_dir, home=home) as proc:
+        assert proc.stdout.readline() == '"first"\n'  # printed while the generator waits for the gate
+        gate.touch()
+        assert proc.stdout.read() == '{"second": 2}\n'
+        assert proc.wait(30) == 0
+
+
+def test_call_stream_prints_the_deltas_before_the_error_that_ends_them(run, gated_services):
+    result = run('call', gated_services[1], '1', '--stream')
+    assert result.returncode == 1
+    assert result.stdout == '"partial"\n'
+    assert "KeyError: 'gone wrong'" in result.stderr

@@ -246,11 +246,15 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
               show_default=True, type=click.FloatRange(min=0, min_open=True), callback=_finite,
               help='Seconds to wait for the answer (also: LAZYPLUG_CALL_TIMEOUT); then the call fails, and may '
                    'or may not have run.')
+@click.option('--stream', is_flag=True,
+              help='Print the deltas of a streaming module as they arrive, one JSON value per line (a module '
+                   'that does not stream: its output, as one line). --timeout is then the wait for each delta.')
 @registry_option
 def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None, timeout: float,
-                 registry: str | None) -> None:
+                 stream: bool, registry: str | None) -> None:
     """Call a service with one JSON input (none: no input; -: read it from standard input) and print
     its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
+    With --stream, print its deltas as they arrive, one JSON line each.
 
     \b
     Exit codes: 0 done; 1 the call failed (the service's error is printed) or got no answer within
@@ -279,11 +283,18 @@ def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str
         urls, label = entry.urls, entry.name
     from ..config import config
     from ..serve.client import ServiceClient
+    client = ServiceClient(urls, security_key, label)
     try:
         with config.temp('call_timeout', timeout):
-            result = ServiceClient(urls, security_key, label).call(args, kw)
+            if not stream:
+                click.echo(json.dumps(client.call(args, kw), default=repr))
+                return
+            from ..streaming.stream import Stream
+            with Stream(client.stream(args, kw)) as deltas:
+                for delta in deltas:
+                    click.echo(json.dumps(delta, default=repr))
+                    sys.stdout.flush()
     except CallTimeoutError as exc:  # it says the call may or may not have run
         raise failure(exc, f'no answer within {timeout:g} s (--timeout): ') from exc
     except LazyplugError as exc:
         raise failure(exc) from exc
-    click.echo(json.dumps(result, default=repr))

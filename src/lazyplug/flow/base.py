@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 from ..errors import FlowError
 from ..reprs import make_repr
+from ..streaming.stream import Stream, declares_stream, drain, open_call
 from ..values import arguments, kwargs, package
 from .binding import Bind
 from .items import as_read, item_repr, plain
@@ -17,7 +18,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['FlowBase', 'invoke', 'item_repr', 'unbound']
+    from ..streaming.stream import Deltas
+
+__all__ = ['FlowBase', 'invoke', 'item_repr', 'stream_item', 'unbound']
 
 _NO_ARG: Any = object()  # "called without arguments"
 _SPREAD = frozenset({package, kwargs, arguments})  # the values the invocation rule spreads
@@ -52,6 +55,20 @@ def invoke(item: Callable[..., Any], value: Any, kw: dict[str, Any]) -> Any:
     if cls is arguments:
         return item(*value.args, **value.kw, **kw)
     return item(value, **kw)
+
+
+def stream_item(item: Any, value: Any, kw: dict[str, Any]) -> Deltas:
+    """The deltas of ``invoke(item, value, kw)`` as they are produced (same rule); returns its output."""
+    if isinstance(item, FlowBase) or (type(item) is Bind and isinstance(item.func, FlowBase)):
+        return open_call(item, (value,), kw)
+    cls = type(value)
+    if cls is package:
+        return open_call(item, tuple(value), kw)
+    if cls is kwargs:
+        return open_call(item, (), {**value, **kw})
+    if cls is arguments:
+        return open_call(item, tuple(value.args), {**value.kw, **kw})
+    return open_call(item, (value,), kw)
 
 
 def unbound(item: Any) -> Any:
@@ -258,6 +275,29 @@ class FlowBase:
 
     def _run(self, value: Any, kw: dict[str, Any]) -> Any:
         raise NotImplementedError
+
+    def stream(self, *args: Any, **kw: Any) -> Stream:
+        """Call the flow and iterate its deltas as they are produced (see ``lazyplug.streaming``).
+
+        ``pipeline`` yields the deltas of its last streaming item, ``parallel``, ``diverter`` and
+        ``warp`` those of every item, as ``(branch, delta)`` (the item's name, else its index; a
+        warp's part index). Other flows stream the iterator their call returns.
+        """
+        return Stream(self._lp_stream(args, kw))
+
+    def _lp_stream(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Deltas:
+        value = args[0] if len(args) == 1 else package(args)
+        output = yield from self._stream(value, kw)
+        if self._post_action is not None:
+            invoke(self._post_action, output, {})
+        return output if self._shape is None else self._post_process(output)
+
+    def _lp_streams(self) -> bool:
+        return any(declares_stream(item) for item in self._items)
+
+    def _stream(self, value: Any, kw: dict[str, Any]) -> Deltas:
+        """The deltas of ``_run``; flows whose items stream on their own override it."""
+        return (yield from drain(self._run(value, kw)))
 
     def _post_process(self, output: Any) -> Any:
         return output

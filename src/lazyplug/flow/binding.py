@@ -16,6 +16,7 @@ import contextvars
 import sys
 
 from ..errors import FlowError
+from ..streaming.stream import declares_stream, open_call
 from .items import item_repr, plain
 
 TYPE_CHECKING = False
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import types
     from typing import Any
 
+    from ..streaming.stream import Deltas
     from .base import FlowBase
 
 __all__ = ['Bind', 'Placeholder', 'Ref', 'bind']
@@ -172,6 +174,18 @@ class Bind:
         return changed
 
     def __call__(self, *call_args: Any, **call_kw: Any) -> Any:
+        args, kw = self._arguments(call_args, call_kw)
+        return self._func(*args, **kw)
+
+    def _lp_stream(self, call_args: tuple[Any, ...], call_kw: dict[str, Any]) -> Deltas:
+        args, kw = self._arguments(call_args, call_kw)
+        return open_call(self._func, tuple(args), kw)
+
+    def _lp_streams(self) -> bool:
+        return declares_stream(self._func)
+
+    def _arguments(self, call_args: tuple[Any, ...], call_kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """What the bound callable is called with: the call's arguments merged into the bound ones."""
         if self._func is _UNSET:
             raise FlowError('this bind has no function: write `f | bind(...)` or `bind(f, ...)`')
         bound = self._bound_args
@@ -184,14 +198,14 @@ class Bind:
             for value in bound:
                 _expand(value, call_args, args)
         if not self._kw:
-            return self._func(*args, **call_kw)
+            return args, call_kw
         kw = {k: _value(v, call_args) for k, v in self._kw.items()}
         if call_kw:
             clash = kw.keys() & call_kw.keys()
             if clash:
                 raise FlowError(f'keyword argument {sorted(clash)[0]!r} is bound already and given again by the call')
             kw.update(call_kw)
-        return self._func(*args, **kw)
+        return args, kw
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith('__') or name in _OWN:

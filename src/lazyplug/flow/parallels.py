@@ -5,14 +5,18 @@ from __future__ import annotations
 from functools import partial
 
 from ..errors import FlowError
+from ..streaming.stream import tagged
 from ..values import package
 from . import _pool
-from .base import _SPREAD, FlowBase, _annotate, _describe, invoke
+from ._merge import merged
+from .base import _SPREAD, FlowBase, _annotate, _describe, invoke, stream_item
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from ..streaming.stream import Deltas
 
 __all__ = ['Diverter', 'Parallel', 'Warp', 'barrier', 'diverter', 'parallel', 'warp']
 
@@ -143,6 +147,29 @@ class Parallel(FlowBase):
             raise first
         return self._finish(results, selected)
 
+    def _stream(self, value: Any, kw: dict[str, Any]) -> Deltas:
+        """Every item's deltas, tagged ``(name or index, delta)``, as they come; returns the outputs."""
+        if kw and ('_kept_items' in kw or '_skip_items' in kw):
+            kw = dict(kw)
+            selected = self._selected(kw)
+        else:
+            selected = list(range(len(self._items)))
+        inputs = self._inputs(value, selected)
+        names = {index: name for name, index in self._name_index.items()}
+        labels = [names.get(i, i) for i in selected]
+        opens = [partial(stream_item, self._items[i], part, kw) for i, part in zip(selected, inputs, strict=True)]
+        if self._concurrent and len(opens) > 1:
+            outputs = yield from merged(opens, labels, lambda exc, at: self._fail(exc, selected[at]))
+        else:
+            outputs = []
+            for at, (index, label) in enumerate(zip(selected, labels, strict=True)):
+                try:
+                    outputs.append((yield from tagged(opens[at](), label)))
+                except Exception as exc:
+                    self._fail(exc, index)
+                    raise
+        return self._finish(outputs, selected)
+
     def _run_in_turn(self, value: Any, kw: dict[str, Any]) -> Any:
         """``sequential`` with every item: the same input to each, one after another."""
         outputs: list[Any] = []
@@ -243,23 +270,45 @@ class Warp(Parallel):
     def asdict(self) -> Parallel:
         raise FlowError('warp has one body; its outputs have no names (.asdict is not available)')
 
-    def _run(self, value: Any, kw: dict[str, Any]) -> Any:
+    def _parts(self, value: Any, kw: dict[str, Any]) -> list[Any]:
+        """The parts of the input, one per run of the body."""
         if '_kept_items' in kw or '_skip_items' in kw:
             raise FlowError('warp has one body: `_kept_items` and `_skip_items` do not apply')
         if not self._items:
             raise FlowError('warp needs a body')
-        parts = list(value) if isinstance(value, (tuple, list)) else [value]
-        body = self._items[0]
-        calls = [partial(invoke, body, part, kw) for part in parts]
+        return list(value) if isinstance(value, (tuple, list)) else [value]
+
+    def _run(self, value: Any, kw: dict[str, Any]) -> Any:
+        parts = self._parts(value, kw)
+        calls = [partial(invoke, self._items[0], part, kw) for part in parts]
         if self._concurrent and len(calls) > 1:
             results, errors = _pool.run_all(calls, barrier=True)
         else:
             results, errors = _pool.run_each(calls)
         for index, exc in enumerate(errors):
             if exc is not None:
-                _annotate(exc, f'in part {index} of the input of Warp: {_describe(body)}')
+                self._fail_part(exc, index)
                 raise exc
         return package(results)
+
+    def _stream(self, value: Any, kw: dict[str, Any]) -> Deltas:
+        """The body's deltas on every part, tagged ``(part index, delta)``, as they come."""
+        parts = self._parts(value, kw)
+        opens = [partial(stream_item, self._items[0], part, kw) for part in parts]
+        if self._concurrent and len(opens) > 1:
+            outputs = yield from merged(opens, list(range(len(parts))), self._fail_part)
+        else:
+            outputs = []
+            for index, open_part in enumerate(opens):
+                try:
+                    outputs.append((yield from tagged(open_part(), index)))
+                except Exception as exc:
+                    self._fail_part(exc, index)
+                    raise
+        return package(outputs)
+
+    def _fail_part(self, exc: BaseException, index: int) -> None:
+        _annotate(exc, f'in part {index} of the input of Warp: {_describe(self._items[0])}')
 
 
 parallel = Parallel

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from ..errors import InvalidArgumentError
-from .base import _NO_ARG, _SPREAD, FlowBase, invoke
+from ..streaming.stream import declares_stream, exhaust
+from .base import _NO_ARG, _SPREAD, FlowBase, invoke, stream_item
 from .binding import PipelineRun, Ref, _runs
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ..streaming.stream import Deltas
 
 
 __all__ = ['Pipeline', 'pipeline', 'save_pipeline_result']
@@ -80,6 +83,36 @@ class Pipeline(FlowBase):
             # the list iterator knows how many items remain: no per-item counter on the hot path
             self._fail(exc, len(self._items) - items.__length_hint__() - 1)
             raise
+        return value
+
+    def _stream(self, value: Any, kw: dict[str, Any]) -> Deltas:
+        """The deltas of the last item that streams; those of earlier items are joined unseen.
+
+        The last streaming item is the last one known to stream before it runs
+        (``declares_stream``); an item that turns out to stream after it also has its deltas
+        shown. Each item gets the previous one's output, joined, as in a call.
+        """
+        if type(self)._run is not Pipeline._run:  # a loop, say: items run otherwise
+            return (yield from FlowBase._stream(self, value, kw))
+        items = self._items
+        last = next((i for i in range(len(items) - 1, -1, -1) if declares_stream(items[i])), -1)
+        run = PipelineRun(value, kw) if self._referenced else None
+        before = _runs.get()
+        if run is not None:
+            run.enter(self)
+        index = 0
+        try:
+            for index, item in enumerate(items):
+                deltas = stream_item(item, value, kw if index == 0 else _NO_KW)
+                value = exhaust(deltas) if index < last else (yield from deltas)
+                if run is not None:
+                    run.outputs.append(value)
+        except Exception as exc:
+            self._fail(exc, index)
+            raise
+        finally:
+            if run is not None:
+                _runs.set(before)  # not reset(): the consumer may close the stream from another context
         return value
 
     def _run_recorded(self, value: Any, kw: dict[str, Any]) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..flow.pipelines import Pipeline
 from ..reprs import ReprRule, make_repr
+from ..streaming.stream import Stream, wants_stream
 from .base import ModuleBase
 
 TYPE_CHECKING = False
@@ -33,7 +34,12 @@ class ActionModule(ModuleBase):
         return found
 
     def forward(self, *args: Any, **kw: Any) -> Any:
+        if wants_stream(self):  # self.stream(...), or a streaming flow holding this module
+            return Stream(self.action._lp_stream(args, kw))
         return self.action(*args, **kw)
+
+    def _lp_streams(self) -> bool:
+        return self.action._lp_streams()
 
     def __repr__(self) -> str:
         return make_repr('Module', 'Action', name=self.name, subs=[repr(self.action)],

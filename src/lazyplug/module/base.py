@@ -23,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..streaming.stream import Deltas, Stream
     from .hooks import HookHandle
 
 __all__ = ['ModuleBase']
@@ -177,9 +178,22 @@ class ModuleBase:
             if hit is not MISS:
                 return hit
         result = self.forward(*args, **kw)
-        if 'W' in mode:
+        if 'W' in mode and not isinstance(result, Iterator):  # a stream is not a result to keep
             store.put(key, result)
         return result
+
+    def stream(self, *args: Any, **kw: Any) -> Stream:
+        """Call the module and iterate its deltas as they are produced (see ``lazyplug.streaming``).
+
+        A ``forward`` that is a generator, or returns an iterator, streams; a module that does not
+        stream yields its output as its one delta. Hooks, cache and plugins take part as in a call.
+        """
+        from ..streaming.stream import Stream
+        return Stream(self._lp_stream(args, kw))
+
+    def _lp_stream(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Deltas:
+        from ..streaming.stream import call_streaming
+        return call_streaming(self, args, kw)
 
     def use_cache(self, flag: bool | str = True) -> ModuleBase:
         """Cache this module's results by its identity and the call's arguments (see ``lazyplug.cache``).

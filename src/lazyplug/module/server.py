@@ -21,6 +21,7 @@ from ..config import config
 from ..errors import InvalidArgumentError, LauncherNotFoundError, ServiceError
 from ..flow.base import FlowBase
 from ..reprs import make_repr
+from ..streaming.stream import Stream, declares_stream, wants_stream
 from .action import ActionModule
 from .base import ModuleBase
 
@@ -80,6 +81,19 @@ def _check_serving(m: Any, methods: Any, ssl_certfile: Any, ssl_keyfile: Any) ->
             raise InvalidArgumentError(f'{option} must be the path of a PEM file, not {path!r}')
     return {'methods': names, 'ssl_certfile': ssl_certfile and os.fspath(ssl_certfile),
             'ssl_keyfile': ssl_keyfile and os.fspath(ssl_keyfile)}
+
+
+def _check_stream(stream: Any, return_trace: bool, post: Any) -> None:
+    """LazyLLM's rules: a streaming ServerModule has no trace and no ``post``."""
+    if type(stream) is not bool:
+        raise InvalidArgumentError(f'stream must be True or False, not {stream!r} (LazyLLM\'s dict of prefix and '
+                                   'colours is not provided)')
+    if stream and return_trace:
+        raise InvalidArgumentError('a ServerModule with stream=True has no trace: give stream=True or '
+                                   'return_trace=True, not both (as in LazyLLM)')
+    if stream and post is not None:
+        raise InvalidArgumentError('a ServerModule with stream=True cannot have post=: its output is its deltas '
+                                   'joined (as in LazyLLM); transform them in the served module')
 
 
 def _describe(m: Any) -> str:
@@ -247,7 +261,15 @@ class UrlModule(ModuleBase):
         return self._impl._service().call_method(method_name, args, kw)
 
     def forward(self, *args: Any, **kw: Any) -> Any:
+        if wants_stream(self):  # self.stream(...), or a streaming flow holding this module
+            return Stream(self._impl._service().stream(args, kw))
+        if self._stream:  # LazyLLM: the output, and the deltas on the caller's session stream queue
+            return self._impl._service().call_queued(args, kw)
         return self._impl.forward(*args, **kw)
+
+    def _lp_streams(self) -> bool:
+        served = self._impl._m
+        return self._stream or (served is not None and declares_stream(served))
 
     def __repr__(self) -> str:
         return make_repr('Module', 'Url', name=self.name, url=self._url, stream=self._stream,
@@ -256,6 +278,11 @@ class UrlModule(ModuleBase):
 
 class ServerModule(UrlModule):
     """Serve ``m`` (a module, flow or callable) as a service started in the deploy phase.
+
+    ``sm.stream(x)`` iterates the served module's deltas as the server produces them. With
+    ``stream=True`` a plain call ``sm(x)`` returns the output (deltas joined) and puts the deltas
+    on the caller's session stream queue (``lazyplug.FileSystemQueue``), as LazyLLM does; such a
+    ServerModule has no ``post`` and no ``return_trace``.
 
     ``pre`` transforms the input and ``post`` the output (``post(output)`` or
     ``post(output, input)``), both in the server. ``num_replicas`` servers share the calls.
@@ -297,8 +324,7 @@ class ServerModule(UrlModule):
                 raise InvalidArgumentError(f'ServerModule(url=...) calls a running service and publishes nothing: '
                                            f'id={id!r} names a service this module deploys (give one of them)')
             _check_id(id)
-        if stream:
-            raise InvalidArgumentError('streaming output is not supported by lazyplug servers yet (stream=True)')
+        _check_stream(stream, return_trace, post)
         if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
             raise InvalidArgumentError(f'num_replicas must be a whole number of at least 1, not {num_replicas!r}')
         if port is not None and (not isinstance(port, int) or not 0 < port < 65536):

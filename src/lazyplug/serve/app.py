@@ -1,14 +1,34 @@
-"""The ASGI app that serves one module.
+"""The ASGI app that serves one module, and its wire.
 
-``GET /health`` answers without authentication. ``POST /call`` takes
-``{"args": [...], "kwargs": {...}, "globals": {...}}`` and calls the module (through ``pre`` and
-``post``); ``POST /method`` also takes ``"method"``: a public method the served object's own
-classes define (not one of lazyplug's: lifecycle, hooks, evaluation, cache; not ``object``'s),
-or one named in ``methods``. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
-{"type", "message", "module"}}``: a 4xx when the request was wrong, 503 when the server already runs
-``max_calls`` calls (the call did not run), 500 when the module raised (logged on the
-``lazyplug.serve`` logger). The server keeps serving. With a security key, every endpoint but
-health needs the ``Security-Key`` header, compared in constant time.
+``GET /health`` answers without authentication. With a security key, every other endpoint needs
+the ``Security-Key`` header, compared in constant time.
+
+``POST /call`` takes ``{"args": [...], "kwargs": {...}, "globals": {...}}`` (JSON; values tagged
+as :mod:`lazyplug.serve.codec` says) and calls the module through ``pre`` and ``post``; with
+``"stream": true`` it streams the module's deltas. ``POST /method`` also takes ``"method"``: a
+public method the served object's own classes define (not one of lazyplug's: lifecycle, hooks,
+evaluation, cache; not ``object``'s), or one named in ``methods``.
+
+A reply is one of two kinds:
+
+* **Plain** (nothing was streamed): ``{"result": ..., "globals": {...}}`` (200), or
+  ``{"error": {"type", "message", "module"}}``: 4xx when the request was wrong, 503 when the server
+  already runs ``max_calls`` calls (the call did not run), 500 when the module raised. A result
+  that is an iterator (a generator module called plainly) is sent joined (strings concatenated).
+* **Streamed**, from the first delta on: ``200``, ``Content-Type: application/x-ndjson``, chunked:
+  one JSON object per line, each sent as soon as it is produced:
+
+  * ``{"delta": value}``: the next delta of a ``"stream": true`` call;
+  * ``{"queued": value}`` (``"queue": name`` unless the default queue): a delta that a call made
+    by the module put on its session's stream queue (a ``ServerModule(..., stream=True)`` called
+    plainly), for the caller's queue;
+  * last, ``{"result": ..., "globals": {...}}`` (with ``"streamed": true`` when the call
+    streamed), or ``{"error": {...}}``: the module raised after the lines before it. A value
+    that cannot travel is such an error, and ends the stream.
+
+A client that disconnects (or closes its stream) stops the module's generator at its next delta.
+A stream counts against ``max_calls`` until it ends. Errors are logged on the ``lazyplug.serve``
+logger; the server keeps serving.
 """
 
 from __future__ import annotations
@@ -25,8 +45,11 @@ from types import FunctionType
 
 from ..context import globals as _globals
 from ..errors import CodecError
+from ..streaming.queues import DEFAULT, relay
+from ..streaming.stream import MARK, open_call, output_of
 from ..values import kwargs, package
 from . import codec
+from .replies import CONTENT_TYPE, STREAMING, Reply
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,6 +122,7 @@ class ServeApp:
         self.max_calls = max_calls
         self.running = 0  # calls handed to the executor and not finished (read and written in the loop only)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: ThreadPoolExecutor
         self._health = json.dumps({'status': 'ok', 'module': self.name}).encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -114,7 +138,15 @@ class ServeApp:
             return
         headers = [(b'content-type', b'application/json'), (b'keep-alive', b'timeout=%d' % KEEP_ALIVE)]
         try:
-            status, body = await self._handle(scope, receive)
+            outcome = await self._handle(scope, receive)
+            if isinstance(outcome, Reply):
+                try:
+                    headers[0] = (b'content-type', CONTENT_TYPE)
+                    await outcome.send(send, receive, headers)
+                finally:
+                    self.running -= 1
+                return
+            status, body = outcome
         except _ClientGoneError:
             return  # nobody to answer
         except _HTTPError as exc:
@@ -129,7 +161,7 @@ class ServeApp:
         await send({'type': 'http.response.start', 'status': status, 'headers': headers})
         await send({'type': 'http.response.body', 'body': body})
 
-    async def _handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes]:
+    async def _handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes] | Reply:
         path, method = scope['path'], scope['method']
         if path == '/health':
             return 200, self._health
@@ -145,13 +177,23 @@ class ServeApp:
                              ((b'retry-after', b'1'),))
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a thread for every call it may run: none waits for another's
-            loop.set_default_executor(ThreadPoolExecutor(self.max_calls, thread_name_prefix='lazyplug-call'))
+            self._executor = ThreadPoolExecutor(self.max_calls, thread_name_prefix='lazyplug-call')
+            loop.set_default_executor(self._executor)
             self._loop = loop
+        reply = Reply(loop)
         self.running += 1
+        streaming = False
         try:
-            return await loop.run_in_executor(None, partial(self._run, *request))
+            # the worker resolves reply.first itself: one wake-up of the loop per plain call
+            self._executor.submit(self._run, *request, reply)
+            first = await reply.first
+            if first is STREAMING:
+                streaming = True  # __call__ sends it, then counts the call as over
+                return reply
+            return first  # type: ignore[no-any-return]
         finally:
-            self.running -= 1
+            if not streaming:
+                self.running -= 1
 
     def _authenticate(self, scope: dict[str, Any]) -> None:
         if self.key is None:
@@ -177,7 +219,7 @@ class ServeApp:
             more = message.get('more_body', False)
         return b''.join(chunks)
 
-    def _parse(self, body: bytes, path: str) -> tuple[str | None, list[Any], dict[str, Any], dict[str, Any]]:
+    def _parse(self, body: bytes, path: str) -> tuple[str | None, list[Any], dict[str, Any], dict[str, Any], bool]:
         try:
             request = codec.loads(body, '', self.max_depth)
         except CodecError as exc:
@@ -189,10 +231,15 @@ class ServeApp:
                 or not all(isinstance(k, str) for k in kw):
             raise _HTTPError(400, 'BadRequest',
                              '"args" must be a list, "kwargs" and "globals" objects with string keys')
+        stream = request.get('stream', False)
+        if type(stream) is not bool:
+            raise _HTTPError(400, 'BadRequest', f'"stream" must be true or false, not {reprlib.repr(stream)}')
         name = None
         if path == '/method':
+            if stream:
+                raise _HTTPError(400, 'BadRequest', '/method does not stream: "stream" is for /call')
             name = self._method(request.get('method'))
-        return name, args, kw, session
+        return name, args, kw, session, stream
 
     def _method(self, name: Any) -> str:
         if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
@@ -205,30 +252,82 @@ class ServeApp:
                              f'ServerModule(..., methods=[{name!r}]) opens it')
         raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
 
-    def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any]) -> tuple[int, bytes]:
+    def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any], stream: bool,
+             reply: Reply) -> None:
+        """Run one call in a worker thread; its reply goes to ``reply``."""
         with _globals.session(session):
+            # deltas queued in this session (calls the module makes) go to the caller, as they come
+            relay(partial(self._queued, reply))
+            streamed = False
             try:
-                result = getattr(self.target, name)(*args, **kw) if name is not None else self._call(args, kw)
-            except Exception as exc:
+                if name is not None:
+                    result = output_of(getattr(self.target, name)(*args, **kw))
+                elif stream:
+                    result, streamed = self._stream(args, kw, reply)
+                else:
+                    result = self._call(args, kw)
+            except BaseException as exc:  # SystemExit too: a reply must always be sent
+                if not isinstance(exc, Exception):
+                    exc = RuntimeError(f'{type(exc).__name__}: {exc}')
                 _log.error('%s raised %s: %s', self.name, type(exc).__name__, exc, exc_info=True,
                            extra={'lazyplug_app': self})
-                return 500, error_body(type(exc).__name__, str(exc), self.name)
+                reply.finish(500, error_body(type(exc).__name__, str(exc), self.name))
+                return
+            finally:
+                relay(None)
             try:
-                reply = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}
-                return 200, codec.dumps(reply, '', self.max_depth)
+                document = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}
+                if streamed:
+                    document['streamed'] = True
+                reply.finish(200, codec.dumps(document, '', self.max_depth))
             except CodecError as exc:
-                return 500, error_body('CodecError', str(exc), self.name)
+                reply.finish(500, error_body('CodecError', str(exc), self.name))
 
     def _call(self, args: list[Any], kw: dict[str, Any]) -> Any:
-        if self.pre is not None:  # pre's result is the target's input, by the flows' rule
-            value = self.pre(*args, **kw)
-            if type(value) is package:
-                args, kw = list(value), {}
-            elif type(value) is kwargs:
-                args, kw = [], dict(value)
-            else:
-                args, kw = [value], {}
-        output = self.target(*args, **kw)
+        args, kw = self._prepare(args, kw)
+        return self._finish(output_of(self.target(*args, **kw)), args)
+
+    def _stream(self, args: list[Any], kw: dict[str, Any], reply: Reply) -> tuple[Any, bool]:
+        """Send the deltas of the call as lines; its output, and whether it streamed. A client that
+        went away stops the generator (the output is then None)."""
+        args, kw = self._prepare(args, kw)
+        deltas = open_call(self.target, tuple(args), kw)
+        streamed = False
+        count = 0
+        try:
+            while True:
+                try:
+                    delta = next(deltas)
+                except StopIteration as end:
+                    return self._finish(end.value, args), streamed
+                if delta is MARK:
+                    streamed = True
+                    continue
+                if not reply.line(codec.dumps_entry('delta', delta, f'delta {count}', self.max_depth) + b'\n'):
+                    return None, streamed
+                count += 1
+        finally:
+            deltas.close()
+
+    def _queued(self, reply: Reply, queue: str, delta: Any) -> None:
+        extra = {} if queue == DEFAULT else {'queue': queue}
+        try:
+            reply.line(codec.dumps_entry('queued', delta, f'a delta queued in {queue!r}', self.max_depth, **extra)
+                       + b'\n')
+        except CodecError as exc:
+            _log.warning('%s: %s; it is not relayed to the caller', self.name, exc, extra={'lazyplug_app': self})
+
+    def _prepare(self, args: list[Any], kw: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        if self.pre is None:
+            return args, kw
+        value = self.pre(*args, **kw)  # pre's result is the target's input, by the flows' rule
+        if type(value) is package:
+            return list(value), {}
+        if type(value) is kwargs:
+            return [], dict(value)
+        return [value], {}
+
+    def _finish(self, output: Any, args: list[Any]) -> Any:
         if self.post is None:
             return output
         original = args[0] if len(args) == 1 else package(args)

@@ -29,12 +29,17 @@ from ..errors import (
     ServiceBusyError,
     ServiceUnavailableError,
 )
+from ..streaming.queues import DEFAULT, Entry, SessionQueue, queue_of
+from ..streaming.stream import MARK, exhaust
 from . import codec
-from .connection import Connection, ProtocolError
+from .connection import Connection, ProtocolError, chunked
+from .replies import CONTENT_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ..streaming.stream import Deltas
 
 __all__ = ['ServiceClient', 'health']
 
@@ -48,8 +53,12 @@ def _why(exc: BaseException) -> str:
     return f'{type(exc).__name__}: {exc}'
 
 
-def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
-    """Send one request to ``url``; see the module's documentation for when it is sent again."""
+def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes | _Lines]:
+    """Send one request to ``url``; see the module's documentation for when it is sent again.
+
+    The reply's body is read whole, unless it is a stream of JSON lines: then its lines are read
+    as they come (:class:`_Lines`).
+    """
     parts = urllib.parse.urlsplit(url)
     base = f'{parts.scheme}://{parts.netloc}'
     pool: dict[str, Connection] = _connections.__dict__.setdefault('pool', {})
@@ -72,21 +81,107 @@ def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]
             raise ServiceUnavailableError(f'the service at {url} cannot be reached ({_why(exc)}); the call did not '
                                           'run') from exc
         try:
-            status, data = conn.reply()
+            status, fields = conn.read_head()
+            if status == 200 and fields.get(b'content-type') == _LINES and chunked(fields):
+                return status, _Lines(conn, url, base, timeout)
+            data = conn.read_body(status, fields)
         except (OSError, ProtocolError) as exc:
             conn.close()
-            if isinstance(exc, TimeoutError):
-                raise CallTimeoutError(f'the service at {url} did not answer within {timeout:g} s '
-                                       '(the call_timeout setting): the call may or may not have run, and may still '
-                                       'be running') from exc
-            raise CallOutcomeUnknownError(f'the service at {url} took the call but its reply was lost ({_why(exc)}): '
-                                          'the call may or may not have run') from exc
-        if conn.reusable:
-            pool[base] = conn
-        else:
-            conn.close()
+            raise _lost(exc, url, timeout, 'its reply was lost') from exc
+        _keep(pool, base, conn)
         return status, data
     raise AssertionError('unreachable')
+
+
+def _keep(pool: dict[str, Connection], base: str, conn: Connection) -> None:
+    """Keep ``conn`` (its reply read whole) for the next request to ``base`` from this thread."""
+    if conn.reusable:
+        old = pool.get(base)
+        if old is not None:  # a stream ended after another request opened a connection meanwhile
+            old.close()
+        pool[base] = conn
+    else:
+        conn.close()
+
+
+def _lost(exc: BaseException, url: str, timeout: float, what: str) -> CallOutcomeUnknownError:
+    """The error for a call written whole whose reply did not come (whole): it may have run."""
+    if isinstance(exc, TimeoutError):
+        return CallTimeoutError(f'the service at {url} did not answer within {timeout:g} s (the call_timeout '
+                                'setting): the call may or may not have run, and may still be running')
+    return CallOutcomeUnknownError(f'the service at {url} took the call but {what} ({_why(exc)}): the call may or '
+                                   'may not have run')
+
+
+_LINES = CONTENT_TYPE
+
+
+class _Lines:
+    """The JSON lines of a streamed reply, decoded one by one as they arrive.
+
+    The connection goes back to this thread's pool when the reply has been read to its end; a
+    reader closed before that closes it (the server then stops the call's generator).
+    """
+
+    def __init__(self, conn: Connection, url: str, base: str, timeout: float) -> None:
+        self.conn = conn
+        self.url = url
+        self._base = base
+        self._timeout = timeout
+        self._chunks = conn.chunks()
+        self._pending = b''
+        self._lines: list[bytes] = []
+        self.read = 0  # lines read so far
+        self._done = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        while not self._lines:
+            if self._done:
+                raise StopIteration
+            try:
+                chunk = next(self._chunks, None)
+            except (OSError, ProtocolError) as exc:
+                self.close()
+                raise _lost(exc, self.url, self._timeout,
+                            f'its streamed reply broke off after {self.read} line(s)') from exc
+            if chunk is None:
+                self._done = True
+                if self._pending:
+                    self.close()
+                    raise CallOutcomeUnknownError(f'the service at {self.url} ended its streamed reply in the middle '
+                                                  'of a line: the call may or may not have run to its end')
+                _keep(_connections.__dict__.setdefault('pool', {}), self._base, self.conn)
+                continue
+            *whole, self._pending = (self._pending + chunk).split(b'\n')
+            self._lines = whole[::-1]
+        self.read += 1
+        line = self._lines.pop()
+        try:
+            document = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            self.close()
+            raise CodecError(f'line {self.read} of the streamed reply of {self.url} is not JSON ({exc}): '
+                             f'{line[:200]!r}') from exc
+        if not isinstance(document, dict):
+            self.close()
+            raise CodecError(f'line {self.read} of the streamed reply of {self.url} is not a JSON object: '
+                             f'{line[:200]!r}')
+        return document
+
+    def close(self) -> None:
+        """Stop reading: the connection is closed unless the reply was read to its end."""
+        if not self._done:
+            self._done = True
+            self.conn.close()
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def health(url: str, timeout: float = 1.0) -> bool:
@@ -148,7 +243,39 @@ class ServiceClient:
         """Call the method ``name`` of the served object."""
         return self._request('/method', {'method': name, 'args': list(args), 'kwargs': kw})
 
-    def _send(self, path: str, body: bytes) -> tuple[int, bytes, str]:
+    def stream(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Deltas:
+        """Call the served module and yield its deltas as they arrive; returns its output.
+
+        The request is sent when the first delta is asked for. Closing the generator early
+        closes the connection: the server stops the module's generator.
+        """
+        status, reply, url = self._send('/call', self._body({'args': list(args), 'kwargs': kw, 'stream': True}))
+        if not isinstance(reply, _Lines):
+            document = self._result(status, reply, url)
+            if document.get('streamed'):
+                yield MARK  # it streamed no delta: the output is not one
+            return document.get('result')
+        return (yield from self._follow(reply))
+
+    def call_queued(self, args: tuple[Any, ...], kw: dict[str, Any]) -> Any:
+        """Call the served module for its output, and put its deltas on the caller's session stream
+        queue as they arrive (a ``ServerModule(..., stream=True)`` called plainly)."""
+        with _QueuedDeltas() as queued:
+            deltas = self.stream(args, kw)
+            try:
+                while True:
+                    delta = next(deltas)
+                    if delta is not MARK:
+                        queued.put(DEFAULT, delta)
+            except StopIteration as end:
+                return end.value
+
+    def _body(self, request: dict[str, Any]) -> bytes:
+        if len(_globals):
+            request['globals'] = codec.encodable_items(_globals.snapshot())
+        return codec.dumps(request, '')  # a value that cannot travel fails here, before sending
+
+    def _send(self, path: str, body: bytes) -> tuple[int, bytes | _Lines, str]:
         """Send to the replicas in turn; one that did not run the call (it cannot be reached, or
         it is busy) passes it to the next."""
         first = self._turn()
@@ -156,30 +283,35 @@ class ServiceClient:
             url = self.urls[(first + attempt) % len(self.urls)]
             last = attempt + 1 == len(self.urls)
             try:
-                status, data = _post(url, path, body, self._headers)
+                status, reply = _post(url, path, body, self._headers)
             except ServiceUnavailableError:
                 if last:
                     raise
                 continue
-            if status != 503 or last or b'"ServiceBusy"' not in data:
-                return status, data, url
+            if status != 503 or last or type(reply) is _Lines or b'"ServiceBusy"' not in reply:
+                return status, reply, url
         raise AssertionError('unreachable')
 
     def _request(self, path: str, request: dict[str, Any]) -> Any:
-        if len(_globals):
-            request['globals'] = codec.encodable_items(_globals.snapshot())
-        body = codec.dumps(request, '')  # a value that cannot travel fails here, before sending
-        status, data, url = self._send(path, body)
-        document = _document(status, data, url)
-        if status == 200:
+        status, reply, url = self._send(path, self._body(request))
+        if isinstance(reply, _Lines):  # calls the module made queued deltas: they come first
+            return exhaust(self._follow(reply))
+        return self._result(status, reply, url).get('result')
+
+    def _result(self, status: int, data: bytes, url: str) -> dict[str, Any]:
+        """The decoded document of a plain reply (its globals taken in), or the error it reports."""
+        return self._outcome(status, _document(status, data, url), url)
+
+    def _outcome(self, status: int, document: dict[str, Any], url: str) -> dict[str, Any]:
+        if 'error' not in document:
             try:
-                reply = codec.decode(document, '')
+                reply: dict[str, Any] = codec.decode(document, '')
             except CodecError as exc:
                 raise CodecError(f'the call of {url} ran, but its reply cannot be read here: {exc}') from exc
             returned = reply.get('globals')
             if returned:
                 _globals.update(returned)
-            return reply.get('result')
+            return reply
         error = document['error']
         kind, message = str(error.get('type', 'Error')), str(error.get('message', ''))
         if status == 401:
@@ -188,3 +320,58 @@ class ServiceClient:
             raise ServiceBusyError(f'the service at {url} is busy, retry later: {message}')
         raise RemoteError(f'{error.get("module") or self.label} at {url} failed ({status}): {kind}: {message}',
                           remote_type=kind, remote_message=message, url=url)
+
+    def _follow(self, lines: _Lines) -> Deltas:
+        """The deltas of a streamed reply; its queued deltas go to the caller's session queues."""
+        url = lines.url
+        marked = False  # the MARK that opens the deltas was yielded
+        with lines, _QueuedDeltas() as queued:
+            for document in lines:
+                if 'delta' in document:
+                    if not marked:
+                        marked = True
+                        yield MARK
+                    yield self._decoded(document['delta'], f'delta {lines.read}', url)
+                elif 'queued' in document:
+                    name = document.get('queue', DEFAULT)
+                    queued.put(name if isinstance(name, str) and name else DEFAULT,
+                               self._decoded(document['queued'], f'a queued delta (line {lines.read})', url))
+                elif 'result' in document or isinstance(document.get('error'), dict):
+                    if document.get('streamed') and not marked:
+                        yield MARK
+                    # an error after lines: the reply's status was 200, the call's outcome is a failure
+                    return self._outcome(500 if 'error' in document else 200, document, url).get('result')
+                else:
+                    raise CodecError(f'line {lines.read} of the streamed reply of {url} is not a lazyplug line '
+                                     f'(delta, queued, result or error): {str(document)[:200]}')
+        raise CallOutcomeUnknownError(f'the streamed reply of {url} ended without its result or error: the call may '
+                                      'or may not have run to its end')
+
+    @staticmethod
+    def _decoded(data: Any, where: str, url: str) -> Any:
+        try:
+            return codec.decode(data, where)
+        except CodecError as exc:
+            raise CodecError(f'the streamed reply of {url} cannot be read here: {exc}') from exc
+
+
+class _QueuedDeltas:
+    """The entries a call opens in the caller's session stream queues, one per queue name, on its
+    first delta there; ended when the call is over, however it ends."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[SessionQueue, Entry]] = {}
+
+    def put(self, name: str, delta: Any) -> None:
+        held = self.entries.get(name)
+        if held is None:
+            queue = queue_of(name)
+            held = self.entries[name] = (queue, queue.open())
+        held[0].put(held[1], delta)
+
+    def __enter__(self) -> _QueuedDeltas:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for queue, entry in self.entries.values():
+            queue.end(entry)

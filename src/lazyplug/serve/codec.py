@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any
 
-__all__ = ['decode', 'dumps', 'encodable_items', 'encode', 'loads']
+__all__ = ['decode', 'dumps', 'dumps_entry', 'encodable_items', 'encode', 'loads']
 
 TAG = '__lp__'
 _SEQUENCES: dict[str, Any] = {'package': package, 'tuple': tuple, 'set': set, 'frozenset': frozenset}
@@ -211,6 +211,16 @@ def dumps(value: Any, where: str = 'value', max_depth: int | None = None) -> byt
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode('utf-8')
     except RecursionError as exc:
         raise CodecError(f'{where or "the body"} is nested too deeply to serialise in this thread: {exc}') from exc
+
+
+def dumps_entry(key: str, value: Any, where: str, max_depth: int | None = None, **extra: str) -> bytes:
+    """``{key: value, **extra}`` serialised to UTF-8 JSON, ``where`` naming ``value`` in errors (a
+    line of a streamed reply: ``{"delta": ...}``)."""
+    data = {key: encode(value, where, max_depth), **extra}
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(',', ':')).encode('utf-8')
+    except RecursionError as exc:
+        raise CodecError(f'{where} is nested too deeply to serialise in this thread: {exc}') from exc
 
 
 def loads(body: bytes, where: str = 'value', max_depth: int | None = None) -> Any:

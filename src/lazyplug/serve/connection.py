@@ -22,8 +22,9 @@ from ..errors import LazyplugError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Iterator
 
-__all__ = ['Connection', 'ProtocolError', 'tls_context']
+__all__ = ['Connection', 'ProtocolError', 'chunked', 'tls_context']
 
 _HEAD_LIMIT = 65536  # bytes of a reply's head (http.client allows as much per line)
 _RECV = 262144
@@ -87,6 +88,12 @@ class Connection:
 
     def reply(self) -> tuple[int, bytes]:
         """Read the final reply to the request sent: its status and body (bytes)."""
+        status, fields = self.read_head()
+        return status, self.read_body(status, fields)
+
+    def read_head(self) -> tuple[int, dict[bytes, bytes]]:
+        """Read the head of the final reply to the request sent: its status and header fields
+        (names in lower case); its body is read next (:meth:`read_body` or :meth:`chunks`)."""
         while True:
             version, status, fields = self._head()
             if not 100 <= status < 200 or status == 101:
@@ -96,19 +103,23 @@ class Connection:
         keep_alive = _KEEP_ALIVE_TIMEOUT.search(fields.get(b'keep-alive', b''))
         if keep_alive:  # reuse it for a second less than the server keeps it
             self.expires = time.monotonic() + int(keep_alive[1]) - 1
+        return status, fields
+
+    def read_body(self, status: int, fields: dict[bytes, bytes]) -> bytes:
+        """Read the whole body of the reply whose head :meth:`read_head` read."""
         if status in (204, 304):
-            return status, b''
+            return b''
         coding = fields.get(b'transfer-encoding')
         if coding is not None:
-            if coding.lower().rsplit(b',', 1)[-1].strip() == b'chunked':
-                return status, self._chunked()
-            return status, self._to_close()
+            if chunked(fields):
+                return b''.join(self.chunks())
+            return self._to_close()
         length = fields.get(b'content-length')
         if length is None:
-            return status, self._to_close()
+            return self._to_close()
         if not length.isdigit():
             raise ProtocolError(f'a reply with Content-Length {length[:40]!r}')
-        return status, self._take(int(length))
+        return self._take(int(length))
 
     def _head(self) -> tuple[bytes, int, dict[bytes, bytes]]:
         lines = self._through(b'\r\n\r\n').split(b'\r\n')
@@ -127,8 +138,8 @@ class Connection:
             fields[name] = value.strip() if name not in fields else fields[name] + b', ' + value.strip()
         return version, int(code), fields
 
-    def _chunked(self) -> bytes:
-        body = bytearray()
+    def chunks(self) -> Iterator[bytes]:
+        """The chunks of a chunked body, each as soon as it has arrived whole."""
         while True:
             size_line = self._through(b'\r\n')
             size = size_line.split(b';', 1)[0].strip()
@@ -137,8 +148,8 @@ class Connection:
             if int(size, 16) == 0:
                 while self._through(b'\r\n'):  # trailer fields, up to the empty line
                     pass
-                return bytes(body)
-            body += self._take(int(size, 16))
+                return
+            yield self._take(int(size, 16))
             if self._through(b'\r\n'):
                 raise ProtocolError('a chunk longer than its size')
 
@@ -179,6 +190,11 @@ class Connection:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def chunked(fields: dict[bytes, bytes]) -> bool:
+    """Whether a reply with these header fields has a chunked body."""
+    return fields.get(b'transfer-encoding', b'').lower().rsplit(b',', 1)[-1].strip() == b'chunked'
 
 
 def _readable(sock: socket.socket) -> bool:

@@ -50,9 +50,11 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def shutdown(self) -> None:
-        if self.cycle is None or self.cycle.response_complete:
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete or cycle.chunked_encoding:
             # idle: nothing to finish; closing a TLS connection would wait for the client's
-            # close_notify, which an idle client (in its keep-alive pool) does not send
+            # close_notify, which an idle client (in its keep-alive pool) does not send. Streaming
+            # (only streams are chunked): it may never end; cut off, its generator stops
             self.transport.abort()
         else:
             super().shutdown()
