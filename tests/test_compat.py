@@ -71,6 +71,40 @@ def test_the_exit_status_and_the_errors_of_the_program_are_its_own(tmp_path):
             'lazyllm.common') in done.stderr
 
 
+LAZYLLM_STREAMING = '''
+import lazyllm
+from functools import partial
+
+def chat(query, llm_chat_history=None):
+    for word in query.split():
+        yield word + ' '
+
+m = lazyllm.ServerModule(chat, stream=True, launcher=lazyllm.launchers.empty(sync=False))
+m.start()
+query = "Hello! How are you today?"
+with lazyllm.ThreadPoolExecutor(1) as executor:
+    future = executor.submit(partial(m, llm_chat_history=[]), query)
+    while True:
+        if value := lazyllm.FileSystemQueue().dequeue():
+            print(f"output: {''.join(value)}")
+        elif future.done():
+            break
+    print(f"ret: {future.result()}")
+print(f"left: {lazyllm.FileSystemQueue().dequeue()}")
+'''
+
+
+def test_lazyllms_streaming_idiom_runs_unchanged(tmp_path):
+    # LazyLLM's documented idiom (OnlineChatModule's example), with a served generator for the LLM
+    (tmp_path / 'app.py').write_text(LAZYLLM_STREAMING)
+    done = run('-m', 'lazyplug.compat', str(tmp_path / 'app.py'))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-2:-1] == ['ret: Hello! How are you today? ']
+    printed = ''.join(line[len('output: '):] for line in lines[:-2]) + ''.join(eval(lines[-1][len('left: '):]))
+    assert lines[-1].startswith('left: ') and printed == 'Hello! How are you today? '
+
+
 def test_a_bad_command_line_is_a_usage_error():
     for args in ([], ['-m'], ['does-not-exist.py']):
         done = run('-m', 'lazyplug.compat', *args)
