@@ -1,11 +1,11 @@
 """``flow.stream(x)``: pipelines pass on their last streaming item's deltas, parallel flows tag them."""
 
 import threading
-import time
 
 import pytest
 
 from lazyplug import ModuleBase, _0, bind, diverter, ifs, parallel, pipeline, switch, warp
+from stream_helpers import endless
 
 
 class Letters(ModuleBase):
@@ -101,43 +101,24 @@ def test_a_parallel_stream_keeps_its_shape_and_selection():
 
 
 def test_a_failing_branch_stops_the_others_and_raises_with_its_item_named():
-    stopped = threading.Event()
-
-    def endless(x):
-        try:
-            while True:
-                yield x
-                time.sleep(0.001)
-        finally:
-            stopped.set()
+    forever, stopped = endless()
 
     def failing(x):
         yield 'one'
         raise KeyError('failed branch')
 
     with pytest.raises(KeyError, match='failed branch') as info:
-        list(parallel(endless, failing).stream('x'))
+        list(parallel(forever, failing).stream('x'))
     assert any('item 1' in note for note in info.value.__notes__)
     assert stopped.wait(10)
 
 
 def test_closing_a_parallel_stream_stops_its_branches():
-    stopped = [threading.Event(), threading.Event()]
-
-    def endless(index):
-        def run(x):
-            try:
-                while True:
-                    yield x
-                    time.sleep(0.001)
-            finally:
-                stopped[index].set()
-        return run
-
-    stream = parallel(endless(0), endless(1)).stream('x')
+    (first, first_stopped), (second, second_stopped) = endless(), endless()
+    stream = parallel(first, second).stream('x')
     next(stream)
     stream.close()
-    assert stopped[0].wait(10) and stopped[1].wait(10)
+    assert first_stopped.wait(10) and second_stopped.wait(10)
 
 
 def test_a_warp_tags_deltas_with_the_index_of_their_part():

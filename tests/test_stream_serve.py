@@ -11,6 +11,7 @@ import pytest
 import lazyplug
 from lazyplug import FileSystemQueue, ModuleBase, ServerModule, ThreadPoolExecutor, UrlModule, config, pipeline
 from lazyplug.errors import CallOutcomeUnknownError, RemoteError, ServiceBusyError
+from stream_helpers import endless
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
 
@@ -251,17 +252,8 @@ def test_a_stream_counts_against_the_concurrency_limit_until_it_ends(started):
 
 
 def test_stopping_a_service_ends_its_open_streams(started):
-    stopped = threading.Event()
-
-    def endless(x):
-        try:
-            while True:
-                yield x
-                time.sleep(0.005)
-        finally:
-            stopped.set()
-
-    sm = started(ServerModule(endless, launcher='thread'))
+    forever, stopped = endless(0.005)
+    sm = started(ServerModule(forever, launcher='thread'))
     stream = sm.stream('x')
     assert next(stream) == 'x'
     began = time.monotonic()

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     Receive = Callable[[], Awaitable[dict[str, Any]]]
     Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-__all__ = ['KEEP_ALIVE', 'ServeApp', 'error_body', 'own_methods']
+__all__ = ['KEEP_ALIVE', 'Page', 'ServeApp', 'error_body', 'own_methods']
 
 KEEP_ALIVE = 60  # seconds the server keeps an idle connection; replies say so, and clients reuse it for less
 _log = logging.getLogger('lazyplug.serve')
@@ -99,17 +99,29 @@ def own_methods(target: Any) -> frozenset[str]:
     return frozenset(own - reserved)
 
 
+class Page:
+    """A document served at ``GET path`` beside the module (a web page for it): ``public`` pages need no key."""
+
+    __slots__ = ('body', 'content_type', 'public')
+
+    def __init__(self, body: bytes, content_type: bytes = b'text/html; charset=utf-8', public: bool = False) -> None:
+        self.body = body
+        self.content_type = content_type
+        self.public = public
+
+
 class ServeApp:
     """Serve ``target`` (a module or callable): ``pre(input)`` → ``target`` → ``post(output)``.
 
-    ``methods`` names more methods of ``target`` that ``/method`` may call. ``max_body`` and
+    ``methods`` names more methods of ``target`` that ``/method`` may call; ``pages`` are documents
+    served at ``GET`` paths of their own (a :class:`Page` each). ``max_body`` and
     ``max_depth`` bound a request's size and nesting; ``max_calls`` calls run at once, each in
     a thread of its own, and one more is answered 503 at once.
     """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, security_key: str | None = None,
                  max_body: int = 16 * 1024 * 1024, name: str = '', methods: tuple[str, ...] = (),
-                 max_depth: int = 128, max_calls: int = 128) -> None:
+                 max_depth: int = 128, max_calls: int = 128, pages: dict[str, Page] | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -124,6 +136,7 @@ class ServeApp:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor
         self._health = json.dumps({'status': 'ok', 'module': self.name}).encode()
+        self.pages = dict(pages or {})
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope['type'] == 'lifespan':
@@ -137,6 +150,13 @@ class ServeApp:
         if scope['type'] != 'http':
             return
         headers = [(b'content-type', b'application/json'), (b'keep-alive', b'timeout=%d' % KEEP_ALIVE)]
+        page = self.pages.get(scope['path']) if self.pages and scope['method'] == 'GET' else None
+        if page is not None and (page.public or self._authentic(scope)):
+            headers[0] = (b'content-type', page.content_type)
+            headers.append((b'content-length', str(len(page.body)).encode()))
+            await send({'type': 'http.response.start', 'status': 200, 'headers': headers})
+            await send({'type': 'http.response.body', 'body': page.body})
+            return
         try:
             outcome = await self._handle(scope, receive)
             if isinstance(outcome, Reply):
@@ -165,6 +185,10 @@ class ServeApp:
         path, method = scope['path'], scope['method']
         if path == '/health':
             return 200, self._health
+        if path in self.pages:  # not answered by __call__: a page that needs the key, or not a GET
+            if method != 'GET':
+                raise _HTTPError(405, 'MethodNotAllowed', f'{path} takes GET, not {method}')
+            self._authenticate(scope)
         if path not in ('/call', '/method'):
             raise _HTTPError(404, 'NotFound', f'no endpoint {path}; the endpoints are /health, /call and /method')
         if method != 'POST':
@@ -196,11 +220,14 @@ class ServeApp:
                 self.running -= 1
 
     def _authenticate(self, scope: dict[str, Any]) -> None:
-        if self.key is None:
-            return
-        given = next((v for k, v in scope['headers'] if k == b'security-key'), b'')
-        if not hmac.compare_digest(given, self.key):
+        if not self._authentic(scope):
             raise _HTTPError(401, 'AuthenticationError', 'authentication failed: wrong or missing Security-Key')
+
+    def _authentic(self, scope: dict[str, Any]) -> bool:
+        if self.key is None:
+            return True
+        given = next((v for k, v in scope['headers'] if k == b'security-key'), b'')
+        return hmac.compare_digest(given, self.key)
 
     async def _read(self, scope: dict[str, Any], receive: Receive) -> bytes:
         declared = next((v for k, v in scope['headers'] if k == b'content-length'), None)

@@ -39,7 +39,8 @@ class ServeSpec:
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
                  pythonpath: list[str] | None = None, methods: tuple[str, ...] = (),
-                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None, log_file: str | None = None) -> None:
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None, log_file: str | None = None,
+                 pages: dict[str, Any] | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -52,6 +53,7 @@ class ServeSpec:
         self.methods = tuple(methods)
         self.ssl_certfile = ssl_certfile
         self.ssl_keyfile = ssl_keyfile
+        self.pages = dict(pages or {})  # documents served at GET paths beside the module (lazyplug-web's page)
         self.max_body = int(config['max_request_bytes'])
         self.max_depth = int(config['max_nesting_depth'])
         self.read_timeout = float(config['read_timeout'])
@@ -66,7 +68,7 @@ class ServeSpec:
         from .app import ServeApp
         return ServeApp(self.target, pre=self.pre, post=self.post, security_key=self.security_key,
                         max_body=self.max_body, name=self.name, methods=self.methods, max_depth=self.max_depth,
-                        max_calls=self.max_calls)
+                        max_calls=self.max_calls, pages=self.pages)
 
 
 def check_host(host: str, security_key: str | None) -> None:
