@@ -16,6 +16,20 @@ def test_the_readme_example_runs_and_prints_what_it_says(capsys):
     assert capsys.readouterr().out == 'a deployed\nA SAYS HELLO\n'
 
 
+def test_the_readme_streaming_example_streams_what_it_says(capsys):
+    text = (ROOT / 'README.md').read_text()
+    code = re.search(r'## Streaming, and a web page\n\n```python\n(.*?)```', text, re.S).group(1)
+    last = 'lazyplug.WebModule(app).start().wait()'
+    assert last in code
+    try:
+        import lazyplug_web  # noqa: F401 - installed by the web env only
+        code = code.replace(last, 'lazyplug.WebModule(app).start().stop()')  # not for ever
+    except ImportError:
+        code = code.replace(last, 'app.stop()')
+    exec(compile(code, 'README.md', 'exec'), {})
+    assert capsys.readouterr().out == 'one word at a time '
+
+
 def test_the_readme_opens_with_the_two_commands():
     commands = re.search(r'```bash\n(.*?)```', (ROOT / 'README.md').read_text(), re.S).group(1).splitlines()
     venv = 'python3 -m venv .venv && . .venv/bin/activate && '

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from lazyplug_web.testing import find_chromium, launch_chromium
+from web_helpers import start_lazyplug
 
 
 def _unavailable(message):
@@ -60,3 +61,28 @@ def started():
     yield start
     for module in modules:
         module.stop()
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    """Where a test's commands run (test modules with an application file give their own)."""
+    return tmp_path
+
+
+@pytest.fixture
+def command(app_dir):
+    """Start ``python -m lazyplug ARGS`` in ``app_dir``; killed after the test if it still runs."""
+    procs = []
+
+    def start(*args):
+        proc = start_lazyplug(app_dir, *args)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        proc.stdout.close()
+        proc.stderr.close()

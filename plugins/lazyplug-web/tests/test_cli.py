@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
 import textwrap
-import threading
 import urllib.request
 
 import pytest
+
+from web_helpers import first_line, lazyplug_cmd
 
 APP = '''
     import lazyplug
@@ -30,51 +27,6 @@ APP = '''
 def app_dir(tmp_path):
     (tmp_path / 'app.py').write_text(textwrap.dedent(APP))
     return tmp_path
-
-
-def env(app_dir):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
-    return {**clean, 'LAZYPLUG_HOME': str(app_dir / 'home')}
-
-
-def lazyplug_cmd(app_dir, *args):
-    return subprocess.run([sys.executable, '-m', 'lazyplug', *args], cwd=app_dir, env=env(app_dir),
-                          capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def command(app_dir):
-    """Start ``python -m lazyplug ARGS`` in the app's folder; killed after the test if still running."""
-    procs = []
-
-    def start(*args):
-        proc = subprocess.Popen([sys.executable, '-m', 'lazyplug', *args], cwd=app_dir, env=env(app_dir),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(30)
-        proc.stdout.close()
-        proc.stderr.close()
-
-
-def first_line(proc, pattern, timeout=60):
-    """The match of ``pattern`` in the first line of ``proc``'s output that has one; the command is
-    killed if none comes within ``timeout`` seconds."""
-    timer = threading.Timer(timeout, proc.kill)
-    timer.start()
-    try:
-        for line in proc.stdout:
-            found = re.search(pattern, line)
-            if found:
-                return found
-    finally:
-        timer.cancel()
-    raise AssertionError(f'the command printed no line matching {pattern!r}: {proc.stderr.read()}')
 
 
 def call_page(url, text):

@@ -7,6 +7,7 @@ import time
 
 import click
 from lazyplug.cli.target import TargetError, as_module, load_target
+from lazyplug.errors import InvalidModeError
 
 from .module import WebModule
 
@@ -30,11 +31,14 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option('--host', default='127.0.0.1', show_default=True,
               help='The address to serve on; other than loopback, the page needs a security key.')
 @click.option('--title', default=None, help="The page's title (default: TARGET's name).")
+@click.option('--mode', default='train,server', show_default=True,
+              help='The phases to run before serving, comma-separated: train, server (deploy), eval.')
 @click.option('--security-key', envvar='LAZYPLUG_SECURITY_KEY', default=None,
               help='A key the page asks its users for (also: LAZYPLUG_SECURITY_KEY); made up and printed when '
                    '--host is not loopback and none is given.')
-def web_command(target: str, port: int | None, host: str, title: str | None, security_key: str | None) -> None:
-    """Deploy TARGET (path/to/file.py:name or package.module:name) and serve it on a web page.
+def web_command(target: str, port: int | None, host: str, title: str | None, mode: str,
+                security_key: str | None) -> None:
+    """Train and deploy TARGET (path/to/file.py:name or package.module:name), and serve it on a web page.
 
     The page shows the module tree; type an input (text, or JSON) and the answer streams in as
     the module produces it. It runs until Ctrl-C or SIGTERM, or until `lazyplug stop ID` (the id
@@ -51,9 +55,13 @@ def web_command(target: str, port: int | None, host: str, title: str | None, sec
     loopback = host in ('127.0.0.1', 'localhost', '::1')
     key = security_key or (None if loopback else True)
     web = WebModule(as_module(obj), port=port, host=host, title=title or target.rpartition(':')[2], security_key=key)
+    modes = [part.strip() for part in mode.split(',') if part.strip()]
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        web.start()
+        try:
+            web.update(mode=modes)
+        except InvalidModeError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--mode'") from None
         click.echo(f'{target} on a web page at {web.url} (id {web._impl._module_id[:12]}); Ctrl-C stops it')
         if key is True:
             click.echo(f'security key: {web._security_key}')
