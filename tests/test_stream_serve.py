@@ -330,3 +330,12 @@ def test_a_sessions_queue_never_sees_the_deltas_of_another_session(started):
     for thread in threads:
         thread.join(30)
     assert got == {'left': 'left', 'right': 'right'}
+
+
+def test_a_stream_read_to_its_end_leaves_its_connection_for_the_next_call(started):
+    from lazyplug.serve import client
+    sm = started(ServerModule(Letters(), launcher='thread'))
+    assert list(sm.stream('ab')) == ['a', 'b']
+    kept = client._connections.pool[sm._urls[0]]
+    assert list(sm.stream('cd')) == ['c', 'd'] and sm('e') == 'e'
+    assert client._connections.pool[sm._urls[0]] is kept  # the same connection served all three

@@ -171,6 +171,15 @@ class _Lines:
                              f'{line[:200]!r}')
         return document
 
+    def finish(self) -> None:
+        """Read the end of the reply, after its last line: its connection can take the next request."""
+        try:
+            extra = next(self, None)
+        except (CallOutcomeUnknownError, CodecError):
+            return  # closed: the next request opens another
+        if extra is not None:  # a line after the last one: not a reply this client can trust again
+            self.close()
+
     def close(self) -> None:
         """Stop reading: the connection is closed unless the reply was read to its end."""
         if not self._done:
@@ -339,6 +348,7 @@ class ServiceClient:
                 elif 'result' in document or isinstance(document.get('error'), dict):
                     if document.get('streamed') and not marked:
                         yield MARK
+                    lines.finish()
                     # an error after lines: the reply's status was 200, the call's outcome is a failure
                     return self._outcome(500 if 'error' in document else 200, document, url).get('result')
                 else:
