@@ -10,6 +10,7 @@ import pytest
 import lazyplug
 from lazyplug import _hookcalls, config, plugins
 from lazyplug.errors import PluginWarning
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 demo = pytest.importorskip('lazyplug_demo_phases.plugin', reason='tox installs the test distributions')
@@ -80,7 +81,7 @@ def test_an_empty_selection_loads_no_entry_point_plugin_and_restores_the_fast_pa
         seen = statuses()
     assert seen['demo_phases'] == seen['demo_broken'] == 'not selected'
     assert seen['lazyplug.builtin.lifecycle'] == 'loaded'
-    assert (_hookcalls.state.run_task, _hookcalls.state.collect_tasks) == (False, False)
+    assert (host.flags.run_task, host.flags.collect_tasks) == (False, False)
 
 
 def test_a_blocked_plugin_takes_no_part_in_updates(fresh_plugins):

@@ -19,6 +19,7 @@ from lazyplug.errors import (
     PluginWarning,
     TaskFailedError,
 )
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 demo = pytest.importorskip('lazyplug_demo_phases.plugin', reason='tox installs the test distributions')
@@ -268,7 +269,7 @@ class Echo(ModuleBase):
 
 def test_module_calls_skip_the_hook_while_no_plugin_implements_it():
     plugins.get_plugin_manager()
-    assert _hookcalls.state.module_call is False
+    assert host.flags.module_call is False
 
 
 def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
@@ -283,14 +284,14 @@ def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
 
     plugin = Counter()
     plugins.register(plugin, name='counter')
-    assert _hookcalls.state.module_call is True
+    assert host.flags.module_call is True
     assert Echo()(1, k=2) == (1, {'k': 2})
     assert Echo()(lazyplug.kwargs(x=3)) == (3, {})
     assert Echo()(5) == (5, {})  # the one-argument call, otherwise the fast path
     assert calls == [('Echo', (1,), {'k': 2}, (1, {'k': 2})), ('Echo', (), {'x': 3}, (3, {})),
                      ('Echo', (5,), {}, (5, {}))]
     plugins.unregister(plugin)
-    assert _hookcalls.state.module_call is False
+    assert host.flags.module_call is False
     Echo()(4)
     assert len(calls) == 3
 

@@ -4,6 +4,7 @@ import pytest
 
 import lazyplug
 from lazyplug import _hookcalls, config, hookimpl, plugins
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 PROGRESS = 'lazyplug.builtin.progress'
@@ -35,9 +36,9 @@ def core_only(fresh_plugins):
 @pytest.fixture
 def progress_on(core_only):
     with config.temp('progress', True):
-        plugins.apply_settings()
+        plugins.sync_optional_builtins()
         yield
-    plugins.apply_settings()
+    plugins.sync_optional_builtins()
 
 
 def status(name):
@@ -49,20 +50,20 @@ def test_progress_is_off_by_default_and_then_tasks_skip_the_per_task_hook(core_o
     assert (info.status, info.builtin) == ('not selected', True)
     assert 'LAZYPLUG_PROGRESS=1' in info.error
     assert plugins.get_plugin_manager().get_plugin(PROGRESS) is None
-    assert not _hookcalls.state.run_task and not _hookcalls.state.task_progress
+    assert not host.flags.run_task and not host.flags.task_progress
 
 
 def test_turning_progress_on_and_off_registers_and_unregisters_the_plugin(core_only):
     plugins.get_plugin_manager()
     with config.temp('progress', True):
-        plugins.apply_settings()
+        plugins.sync_optional_builtins()
         info = status(PROGRESS)
         assert info.status == 'loaded'
         assert set(info.hooks) == {'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress'}
-        assert _hookcalls.state.run_task and _hookcalls.state.task_progress
-    plugins.apply_settings()
+        assert host.flags.run_task and host.flags.task_progress
+    plugins.sync_optional_builtins()
     assert status(PROGRESS).status == 'not selected'
-    assert not _hookcalls.state.run_task
+    assert not host.flags.run_task
 
 
 def test_a_manager_made_while_progress_is_on_registers_it(fresh_plugins):

@@ -18,7 +18,7 @@ from lazyplug.errors import ConfigError
 from lazyplug.services import _process, get_registry
 from lazyplug.services.memory import MemoryRegistry
 from lazyplug.services.sqlite import SqliteRegistry, parse_url
-from lazyplug.testing import forgetting_made
+from lazyplug.testing import forgetting_instances
 
 LINUX_PROC = _process.start_time(os.getpid()) is not None
 
@@ -46,7 +46,7 @@ def registry(request):
 @pytest.fixture
 def registries_made_here():
     """Forget (and close) the registries get_registry() makes during the test."""
-    with forgetting_made():
+    with forgetting_instances():
         yield
 
 

@@ -141,7 +141,14 @@ class FileStore:
 def get_store(strategy: str | None = None) -> Any:
     """The store of ``strategy`` (default: the ``cache_strategy`` setting), made once per process."""
     from . import _hookcalls
+    from .host import host
     name = strategy or config['cache_strategy']
-    return _hookcalls.made_once('cache store', (name, cache_dir()), lambda: _hookcalls.cache_store(name),
-                                lambda: ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and '
-                                                    'file; a plugin may add others'))
+
+    def make() -> Any:
+        made = _hookcalls.cache_store(name)
+        if made is None:
+            raise ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and file; a plugin may '
+                              'add others')
+        return made
+
+    return host.instance('cache store', (name, cache_dir()), make)

@@ -3,7 +3,8 @@
 Each setting has a name, a type, a default and a documentation line; its value comes from the
 environment variable ``LAZYPLUG_<NAME>`` (read the first time the setting is used) or from
 ``config.temp(name, value)`` / ``config[name] = value``. Plugins add their own settings with
-``config.add`` when they load; naming a setting not declared yet loads the plugins first.
+``config.add`` when they load. A name not declared yet is passed to the callback set with
+``config.on_unknown_name`` (the plugin host's loads the plugins), then looked up again.
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class Config:
         self._settings: dict[str, Setting] = {}
         self._values: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._unknown: Callable[[str], None] | None = None
+
+    def on_unknown_name(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` when a name no setting has is used; it may declare the setting."""
+        self._unknown = callback
 
     def add(self, name: str, type_: type, default: Any, doc: str,
             parse: Callable[[str], Any] | None = None) -> None:
@@ -98,11 +104,8 @@ class Config:
             return self._settings[name]
         except KeyError:
             pass
-        # Plugins declare their settings when they load, which is on the first hook call: a name
-        # unknown before that may be one of theirs (`config['redis_url'] = ...` early in a program).
-        from . import _hookcalls
-        if _hookcalls._manager is None:
-            _hookcalls.load()
+        if self._unknown is not None:
+            self._unknown(name)
             if name in self._settings:
                 return self._settings[name]
         import difflib

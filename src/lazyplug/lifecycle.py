@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable
 from contextvars import copy_context
 
 from . import _hookcalls
-from ._hookcalls import state as _hookstate
 from .config import config
 from .errors import InvalidArgumentError, InvalidModeError, TaskFailedError
+from .host import host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class Plan:
     def tasks(self, phase: str) -> TaskList:
         """The tasks of ``phase``: each module's own, then those plugins add (``lazyplug_collect_tasks``)."""
         getter = _GETTERS[phase]
-        collect = _hookstate.collect_tasks
+        collect = host.flags.collect_tasks
         tasks: list[Task] = []
         last: dict[int, Task] = {}
         fns: list[Callable[[], Any]] = []
@@ -250,7 +250,7 @@ def run_update(root: ModuleBase, mode: str | Iterable[str] | None, *, recursive:
         workers = config['workers']
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidArgumentError(f'workers must be a whole number of at least 1, not {workers!r}')
-    _hookcalls.load()
+    host.manager()  # plugins load before planning: the flags say which hooks planning calls
     plan = Plan(root, modes, recursive=recursive, workers=workers, keep_on_failure=keep_on_failure)
     try:
         _hookcalls.update(root, modes, plan)

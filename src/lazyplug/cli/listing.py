@@ -36,7 +36,7 @@ def plugins_command(as_json: bool) -> None:
     infos = list_plugins()
     if as_json:
         echo_json([{'name': i.name, 'status': i.status, 'builtin': i.builtin, 'distribution': i.distribution,
-                    'version': i.version, 'entry_point': i.entry_point, 'hooks': list(i.hooks), 'error': i.error}
+                    'version': i.version, 'entry_point': i.value, 'hooks': list(i.hooks), 'error': i.error}
                    for i in infos])
         return
     rows = []

@@ -127,7 +127,7 @@ def _check_launcher(name: str) -> None:
                                  param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
 
 
-def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
+def _apply_run_options(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
     """Apply the options, and check every setting the run depends on before anything runs."""
     if launcher is not None:
         if not launcher.strip():
@@ -143,8 +143,8 @@ def _apply_settings(launcher: str | None, registry: str | None, progress: bool |
     # unless told, progress shows where it is drawn, standard error, when that is a terminal (output
     # piped to a file or `tee` still leaves the progress on the screen), or where LAZYPLUG_PROGRESS=1 asks
     config['progress'] = (config['progress'] or sys.stderr.isatty()) if progress is None else progress
-    from ..plugins import apply_settings
-    apply_settings()
+    from ..plugins import sync_optional_builtins
+    sync_optional_builtins()
     return found
 
 
@@ -289,7 +289,7 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     2 usage error (bad option or TARGET); 130 / 143 interrupted by Ctrl-C / SIGTERM.
     """
     modes = _parse_modes(mode)
-    found = _apply_settings(launcher, registry, progress)
+    found = _apply_run_options(launcher, registry, progress)
     obj = load(target)
     click.echo(repr(obj).rstrip('\n'))
     root = as_module(obj)
@@ -365,7 +365,7 @@ def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int
         raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or server',
                                  param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
-    _apply_settings(launcher, registry, progress)
+    _apply_run_options(launcher, registry, progress)
     root = as_module(load(target))
     with _Run(root):
         try:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from .. import _hookcalls
-from .._hookcalls import state as _hookstate
 from ..errors import EvalsetError, EvalsetNotFoundError
 from ..flow.base import _annotate
+from ..host import host
 from ..reprs import make_repr
 from ..values import kwargs
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .hooks import HookHandle
 
 __all__ = ['ModuleBase']
+
+_flags = host.flags  # which hooks must be called, read per call
 
 
 # "called without arguments": an empty kwargs, so that the hot path's one type check also sends
@@ -142,7 +144,7 @@ class ModuleBase:
             kw = {**arg, **kw}
         else:
             args = (arg, *args)
-        if _hookstate.module_call:
+        if _flags.module_call:
             return _hookcalls.module_call(self, args, kw)
         if self._lp_plain:
             return self.forward(*args, **kw)
@@ -328,11 +330,11 @@ _plain_call = ModuleBase.__call__
 
 def _follow_module_call() -> None:
     # one check when the plugins change instead of one in every call
-    call = ModuleBase._hooked_call if _hookstate.module_call else _plain_call
+    call = ModuleBase._hooked_call if _flags.module_call else _plain_call
     ModuleBase.__call__ = call  # type: ignore[method-assign]
 
 
-_hookcalls.watch(_follow_module_call)
+host.watch(_follow_module_call)
 
 
 class _Evaluation:
@@ -345,7 +347,7 @@ class _Evaluation:
         module = self.module
         calls: list[Callable[[], Any]] = [partial(module, **item) if isinstance(item, dict) else partial(module, item)
                                           for item in module._evalset or ()]
-        if _hookstate.task_progress:  # some plugin follows the items (the progress display)
+        if _flags.task_progress:  # some plugin follows the items (the progress display)
             calls = _reporting(module, calls)
         from ..flow._pool import run_all, run_each
         results, errors = run_all(calls) if len(calls) > 1 else run_each(calls)

@@ -114,9 +114,14 @@ def default_url() -> str:
 def get_registry(url: str | None = None) -> ServiceRegistry:
     """The registry for ``url`` (default: the ``registry`` setting), made once per URL."""
     from .. import _hookcalls
+    from ..host import host
     where = url or default_url()
-    registry: ServiceRegistry = _hookcalls.made_once(
-        'service registry', where, lambda: _hookcalls.service_registry(where),
-        lambda: ConfigError(f'no service registry for {where!r}: built in are memory:// and sqlite:///path; '
-                            'a plugin may add other schemes'))
-    return registry
+
+    def make() -> ServiceRegistry:
+        made: ServiceRegistry | None = _hookcalls.service_registry(where)
+        if made is None:
+            raise ConfigError(f'no service registry for {where!r}: built in are memory:// and sqlite:///path; '
+                              'a plugin may add other schemes')
+        return made
+
+    return host.instance('service registry', where, make)
