@@ -15,8 +15,8 @@ OTHER_TESTS = '\n'.join(p.read_text() for p in TESTS.rglob('test_*.py') if p.nam
 
 def test_the_hooks_of_the_design_are_all_specified():
     assert set(HOOKS) >= {'lazyplug_update', 'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_collect_tasks',
-                          'lazyplug_module_call', 'lazyplug_launcher', 'lazyplug_service_registry',
-                          'lazyplug_register_commands'}
+                          'lazyplug_module_call', 'lazyplug_register_launchers', 'lazyplug_register_service_registries',
+                          'lazyplug_register_cache_stores', 'lazyplug_register_commands'}
 
 
 @pytest.mark.parametrize('name', HOOKS)

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 import lazyplug
-from lazyplug import _hookcalls, config, plugins
+from lazyplug import config, plugins
 from lazyplug.errors import PluginWarning
 from lazyplug.host import host
 from lazyplug.module import ModuleBase
@@ -107,10 +107,3 @@ def test_tracing_writes_each_hook_call_to_stderr(fresh_plugins, capsys):
         lazyplug.ActionModule(lambda x: x).update(mode='train')
     err = capsys.readouterr().err
     assert all(f'{hook} [hook]' in err for hook in ('lazyplug_update', 'lazyplug_run_phase'))
-
-
-# -- deployment hooks nobody implements ------------------------------------------------------
-
-def test_a_launcher_or_registry_no_plugin_provides_is_none():
-    assert _hookcalls.launcher('x', {}) is None
-    assert _hookcalls.service_registry('nosuch://here') is None

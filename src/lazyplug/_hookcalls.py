@@ -7,12 +7,15 @@ only built-in plugins implement them.
 
 from __future__ import annotations
 
+from .builtin import BUILTIN_PLUGINS
 from .host import host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    import click
 
     from .lifecycle import Plan, Task, TaskList
     from .module.base import ModuleBase
@@ -52,33 +55,27 @@ def module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict[str, Any
     return manager.hook.lazyplug_module_call(module=module, args=args, kwargs=kwargs)
 
 
-def launcher(name: str, options: dict[str, Any]) -> Any:
-    return host.manager().hook.lazyplug_launcher(name=name, options=options)
+def per_plugin(hook_name: str, arguments: Callable[[str], dict[str, Any]],
+               after: Callable[[str, Exception | None], None]) -> None:
+    """Call each plugin's implementation of ``hook_name`` on its own, so that one failing leaves
+    the others working.
 
-
-def service_registry(url: str) -> Any:
-    return host.manager().hook.lazyplug_service_registry(url=url)
-
-
-def cache_store(name: str) -> Any:
-    return host.manager().hook.lazyplug_cache_store(name=name)
-
-
-def register_commands(cli: Any, after: Callable[[str, Exception | None], None] | None = None) -> None:
-    """Call each plugin's ``lazyplug_register_commands`` on its own (the last registered first, as
-    pluggy would), then ``after(plugin name, the exception it raised or None)``: one plugin failing
-    does not keep the others' commands out. Without ``after``, an exception propagates."""
+    * Built-in plugins come first, then the others in the order pluggy lists them.
+    * Each is called with ``arguments(plugin name)``.
+    * Then ``after(plugin name, the exception it raised or None)`` runs.
+    """
     manager = host.manager()
-    impls = manager.hook.lazyplug_register_commands.get_hookimpls()
-    for impl in reversed(impls):
-        caller = manager.subset_hook_caller('lazyplug_register_commands',
-                                            remove_plugins=[i.plugin for i in impls if i is not impl])
-        if after is None:
-            caller(cli=cli)
-            continue
+    impls = getattr(manager.hook, hook_name).get_hookimpls()
+    for impl in sorted(impls, key=lambda impl: impl.plugin_name not in BUILTIN_PLUGINS):
+        caller = manager.subset_hook_caller(hook_name, remove_plugins=[i.plugin for i in impls if i is not impl])
         try:
-            caller(cli=cli)
+            caller(**arguments(impl.plugin_name))
         except Exception as exc:
             after(impl.plugin_name, exc)
         else:
             after(impl.plugin_name, None)
+
+
+def register_commands(cli: click.Group, after: Callable[[str, Exception | None], None]) -> None:
+    """Let each plugin add its commands to ``cli`` (see :func:`per_plugin`)."""
+    per_plugin('lazyplug_register_commands', lambda plugin: {'cli': cli}, after)

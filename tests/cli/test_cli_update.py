@@ -63,7 +63,7 @@ def test_update_with_the_thread_launcher_and_a_memory_registry(run):
 def test_an_unknown_launcher_is_a_usage_error_before_anything_runs(run):
     result = run('update', 'app.py:app', '--launcher', 'nowhere', '--progress')
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "no installed plugin provides the launcher 'nowhere' (built in: local, thread" in result.stderr
+    assert "no launcher 'nowhere'; launchers: local, thread (built in)" in result.stderr
     assert result.stdout == '' and 'train:' not in result.stderr  # not even the tree: nothing ran
     from_env = run('eval', 'app.py:app', '--evalset', '-', input='"x"\n', LAZYPLUG_LAUNCHER='nowhere')
     assert from_env.returncode == 2 and "'nowhere'" in from_env.stderr

@@ -72,7 +72,13 @@ def test_a_bad_setting_is_a_config_error_naming_the_variable(monkeypatch, name, 
 def test_the_plugin_is_loaded_from_its_entry_point():
     info = {p.name: p for p in plugins.list_plugins()}['redis']
     assert info.status == 'loaded' and info.distribution == 'lazyplug-redis'
-    assert set(info.hooks) == {'lazyplug_service_registry', 'lazyplug_cache_store'}
+    assert set(info.hooks) == {'lazyplug_register_service_registries', 'lazyplug_register_cache_stores'}
+
+
+def test_the_plugin_registers_its_registry_schemes_and_its_cache_strategy():
+    from lazyplug import factories
+    assert factories.registry_schemes()[-3:] == ['redis', 'rediss', 'unix']
+    assert factories.cache_strategies()[-1] == 'redis'
 
 
 def printed_by(code):

@@ -17,7 +17,7 @@ import time
 import click
 
 from ..config import config
-from ..errors import ConfigError, InvalidModeError, ServiceError
+from ..errors import ConfigError, InvalidModeError, LauncherNotFoundError, ServiceError
 from ..lifecycle import normalize_modes, plan_modules
 from . import EXIT_INTERRUPTED, Failure, failure, traceback_option
 from .listing import load
@@ -30,8 +30,9 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, TextIO
 
+    from ..interfaces import ServiceRegistry
     from ..module.base import ModuleBase
-    from ..services import ServiceEntry, ServiceRegistry
+    from ..services import ServiceEntry
 
 __all__ = ['eval_command', 'update_command']
 
@@ -110,21 +111,15 @@ def apply_registry(registry: str | None) -> ServiceRegistry:
 
 
 def _check_launcher(name: str) -> None:
-    """A launcher no plugin provides is a usage error now, not a failed deploy after training."""
-    from .. import _hookcalls
-    from ..plugins import list_plugins
+    """A launcher that cannot be made is a usage error now, not a failed deploy after training."""
+    from ..factories import make_launcher
     try:
-        made = _hookcalls.launcher(name, {})  # cheap: launchers connect or start nothing until they launch
+        make_launcher(name)  # cheap: a launcher connects to nothing and starts nothing until it launches
+    except LauncherNotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
     except Exception as exc:
         raise click.BadParameter(f'the launcher {name!r} cannot be made: {exc}',
                                  param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
-    if made is None:
-        others = [i.distribution or i.name for i in list_plugins()
-                  if not i.builtin and i.status == 'loaded' and 'lazyplug_launcher' in i.hooks]
-        plugins = f'; installed plugins with launchers: {", ".join(others)}' if others else ''
-        raise click.BadParameter(f'no installed plugin provides the launcher {name!r} (built in: local, thread'
-                                 f'{plugins}; e.g. lazyplug-ray adds ray)',
-                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
 
 
 def _apply_run_options(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:

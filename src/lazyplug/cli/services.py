@@ -24,7 +24,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..services import ServiceEntry, ServiceRegistry
+    from ..interfaces import ServiceRegistry
+    from ..services import ServiceEntry
 
 __all__ = ['call_command', 'ps_command', 'stop_command']
 

@@ -1,6 +1,9 @@
-"""Launchers: where a ServerModule's service runs. ``local`` (child processes) and ``thread``
-(in this process) are built in; plugins add others through the ``lazyplug_launcher`` hook."""
+"""Launchers: where a ServerModule's service runs.
 
-from .base import Deployment
+``local`` (child processes) and ``thread`` (in this process) are built in. Plugins add others
+through ``lazyplug_register_launchers``; each is a :class:`lazyplug.interfaces.Launcher`.
+"""
 
-__all__ = ['Deployment']
+from .base import BasicDeployment
+
+__all__ = ['BasicDeployment']
