@@ -318,7 +318,14 @@ class Launcher:
 
 
 @pytest.fixture
-def mine():
+def builtins_only(fresh_plugins):
+    """A plugin manager with the built-in plugins only: the names listed are the same wherever the tests run."""
+    with config.temp('plugins', ()):
+        yield
+
+
+@pytest.fixture
+def mine(builtins_only):
     """The launcher 'mine', registered by the plugin 'launchers'."""
     class Launchers:
         @hookimpl
@@ -340,7 +347,7 @@ def test_an_unknown_launcher_lists_every_launcher_with_its_source(mine):
     assert str(info.value) == "no launcher 'nowhere'; launchers: local, thread (built in); mine (launchers)"
 
 
-def test_a_server_module_without_a_launcher_fails_its_deploy_clearly():
+def test_a_server_module_without_a_launcher_fails_its_deploy_clearly(builtins_only):
     with config.temp('launcher', 'nowhere'):
         with pytest.raises(TaskFailedError, match='server task') as info:
             lazyplug.ServerModule(lambda x: x).start()
@@ -350,7 +357,7 @@ def test_a_server_module_without_a_launcher_fails_its_deploy_clearly():
     assert message.endswith('; launchers: local, thread (built in)')
 
 
-def test_a_name_taken_by_an_earlier_plugin_is_refused_with_a_warning_naming_both():
+def test_a_name_taken_by_an_earlier_plugin_is_refused_with_a_warning_naming_both(builtins_only):
     class Again:
         @hookimpl
         def lazyplug_register_launchers(self, register):
@@ -365,7 +372,7 @@ def test_a_name_taken_by_an_earlier_plugin_is_refused_with_a_warning_naming_both
     assert not isinstance(factories.make_launcher('local'), Launcher)
 
 
-def test_a_plugin_whose_register_hook_fails_registers_nothing_and_the_others_work():
+def test_a_plugin_whose_register_hook_fails_registers_nothing_and_the_others_work(builtins_only):
     class Fails:
         @hookimpl
         def lazyplug_register_launchers(self, register):
@@ -381,7 +388,7 @@ def test_a_plugin_whose_register_hook_fails_registers_nothing_and_the_others_wor
     ('Bad Name', Launcher, "'Bad Name' is not a valid launcher name"),
     ('fine', 'not callable', "the factory of launcher 'fine' is not callable"),
 ])
-def test_a_bad_registration_is_refused_naming_the_plugin(name, factory, words):
+def test_a_bad_registration_is_refused_naming_the_plugin(builtins_only, name, factory, words):
     class Bad:
         @hookimpl
         def lazyplug_register_launchers(self, register):
@@ -407,7 +414,7 @@ def test_what_a_factory_makes_must_be_of_its_interface():
         factories.make_launcher('wrong')
 
 
-def test_a_registry_is_made_by_the_factory_of_its_urls_scheme():
+def test_a_registry_is_made_by_the_factory_of_its_urls_scheme(builtins_only):
     class Registry:
         def __init__(self, url):
             self.url = url

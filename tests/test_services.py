@@ -327,9 +327,9 @@ def test_get_registry_makes_one_registry_per_url(tmp_path, registries_made_here)
     assert get_registry(f'sqlite://{tmp_path}/b.sqlite') is not first
 
 
-def test_an_unknown_scheme_is_a_config_error_naming_every_scheme(registries_made_here):
-    with pytest.raises(ConfigError) as info:
-        get_registry('nosuch://localhost:6379/0')  # a scheme no plugin serves
+def test_an_unknown_scheme_is_a_config_error_naming_every_scheme(registries_made_here, fresh_plugins):
+    with config.temp('plugins', ()), pytest.raises(ConfigError) as info:  # the built-in schemes only
+        get_registry('nosuch://localhost:6379/0')
     assert str(info.value) == ("no service registry for 'nosuch://localhost:6379/0': registry URLs are "
                                'scheme://...; schemes: memory, sqlite (built in)')
 
