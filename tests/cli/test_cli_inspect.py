@@ -88,6 +88,7 @@ def test_a_plugin_failing_to_add_commands_is_warned_about_and_the_others_still_a
     class Broken:
         @hookimpl
         def lazyplug_register_commands(self, cli):
+            cli.add_command(click.Command('half', callback=lambda: None))
             raise RuntimeError('no commands today')
 
     class Good:
@@ -107,10 +108,32 @@ def test_a_plugin_failing_to_add_commands_is_warned_about_and_the_others_still_a
         cli = make_cli()
     messages = [str(w.message) for w in caught]
     assert any("'broken-commands' failed to add its commands" in m and 'no commands today' in m for m in messages)
-    assert any("'greedy' tried to replace the lazyplug command 'update'" in m for m in messages)
-    assert 'good' in cli.commands
+    assert "plugin 'greedy' tried to replace the command 'update' of lazyplug; that one is kept" in messages
+    assert 'good' in cli.commands and 'half' not in cli.commands  # a plugin that fails adds nothing
     from lazyplug.cli.run import update_command
     assert cli.commands['update'] is update_command
+    assert cli.plugin_commands == {'good': ['good']}
+
+
+def test_a_command_name_an_earlier_plugin_took_is_refused_naming_both():
+    import click
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    def adding(name):
+        class Adds:
+            @hookimpl
+            def lazyplug_register_commands(self, cli):
+                cli.add_command(click.Command('hello', callback=lambda: click.echo(name)))
+        return Adds()
+
+    plugins.register(adding('first'), name='first')
+    plugins.register(adding('second'), name='second')
+    with pytest.warns(PluginWarning, match="plugin 'second' tried to replace the command 'hello' of plugin 'first'"):
+        cli = make_cli()
+    assert CliRunner().invoke(cli, ['hello']).output == 'first\n'
+    assert cli.plugin_commands == {'first': ['hello']}
 
 
 # -- modules --------------------------------------------------------------------------------------

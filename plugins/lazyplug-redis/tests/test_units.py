@@ -11,7 +11,7 @@ import pytest
 from lazyplug import config, plugins
 from lazyplug.contract_tests import make_entry
 from lazyplug.errors import ConfigError
-from lazyplug.services._process import node_id
+from lazyplug.services.liveness import node_id
 
 from lazyplug_redis import registry as registry_module
 from lazyplug_redis.connection import redact, split_options

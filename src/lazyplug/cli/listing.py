@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from . import traceback_option
+from .options import traceback_option
 from .output import echo_json, mermaid, table, tree_node
-from .target import TargetError, load_target
+from .target import TargetError, load_module, target_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,15 +14,7 @@ if TYPE_CHECKING:
 
     from ..registry import ModuleGroup
 
-__all__ = ['load', 'modules_command', 'plugins_command', 'tree_command']
-
-
-def load(target: str) -> Any:
-    """The module or flow TARGET names; a TARGET that names nothing usable is a usage error."""
-    try:
-        return load_target(target)
-    except TargetError as exc:
-        raise click.BadParameter(str(exc), param_hint="'TARGET'") from None
+__all__ = ['modules_command', 'plugins_command', 'tree_command']
 
 
 # -- plugins --------------------------------------------------------------------------------------
@@ -116,7 +108,6 @@ def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) 
     """List the module groups (or GROUP, e.g. demo or demo.text) and their modules, with where each comes from:
     user code, or an entry point of a distribution."""
     from ..registry import _entry_point_index, groups, list_module_entry_points
-    from .target import load_module
     for where in imports:
         try:
             load_module(where)
@@ -151,7 +142,7 @@ def tree_command(target: str, fmt: str) -> None:
     A TARGET naming a function calls it to get the module; a function named main, or annotated
     -> None, is refused rather than run (it is a program, not a function returning a module).
     """
-    obj = load(target)
+    obj = target_argument(target)
     if fmt == 'text':
         click.echo(repr(obj).rstrip('\n'))
     elif fmt == 'json':

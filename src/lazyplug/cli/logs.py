@@ -10,8 +10,8 @@ import os
 
 import click
 
-from . import traceback_option
-from .services import existing_registry, find_service, registry_option
+from .options import registry_option, traceback_option
+from .registries import existing_registry, find_service
 
 __all__ = ['logs_command']
 

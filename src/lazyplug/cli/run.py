@@ -19,14 +19,16 @@ import click
 from ..config import config
 from ..errors import ConfigError, InvalidModeError, LauncherNotFoundError, ServiceError
 from ..lifecycle import normalize_modes, plan_modules
-from . import EXIT_INTERRUPTED, Failure, failure, traceback_option
-from .listing import load
+from ..services.liveness import alive, runs_here
+from .errors import EXIT_INTERRUPTED, Failure, failure
+from .options import run_options, traceback_option
 from .output import abbreviate
-from .target import as_module
+from .registries import apply_registry
+from .target import as_module, target_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from types import FrameType
     from typing import Any, TextIO
 
@@ -77,37 +79,6 @@ class _Signals:
     def __exit__(self, *exc: object) -> None:
         for signum, handler in self._saved.items():
             signal.signal(signum, handler)
-
-
-def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options ``update`` and ``eval`` share: where and how the lifecycle runs."""
-    for option in reversed([
-        click.option('--workers', type=click.IntRange(min=1), default=None,
-                     help='Tasks of a phase run at once (default: the workers setting, 1: one by one, in order).'),
-        click.option('--launcher', metavar='NAME', default=None,
-                     help='Where ServerModules that name no launcher run: local, thread, or one a plugin adds '
-                          '(e.g. ray). Sets the launcher setting for this run.'),
-        click.option('--registry', metavar='URL', default=None,
-                     help='The service registry deployed URLs are published in: memory://, sqlite:///path, or a '
-                          'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
-                          'file in LAZYPLUG_HOME.'),
-        click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task on standard error (default: when standard '
-                          'error is a terminal, or LAZYPLUG_PROGRESS=1).'),
-    ]):
-        command = option(command)
-    return command
-
-
-def apply_registry(registry: str | None) -> ServiceRegistry:
-    """Set the ``registry`` setting (when given) and return the registry, checked to exist."""
-    from ..services import get_registry
-    if registry is not None:
-        config['registry'] = registry
-    try:
-        return get_registry()
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--registry' / LAZYPLUG_REGISTRY") from None
 
 
 def _check_launcher(name: str) -> None:
@@ -246,8 +217,6 @@ def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
     """What became of ``entry``, served by this process: None while it is in the registry (or was
     lost from it without a removal: it is published again), 'crashed' when its processes have
     ended, 'stopped' when ``lazyplug stop`` removed it."""
-    from ..services._process import alive
-    from .services import runs_here
     if registry.lookup(entry.module_id) is not None:
         return None
     if runs_here(entry) and not any(alive(pid) for pid in entry.pids):
@@ -270,7 +239,7 @@ def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
 @click.option('--serve', is_flag=True,
               help='Keep what was deployed running until Ctrl-C or SIGTERM (exit code 0), or until '
                    '`lazyplug stop` stops it from another terminal.')
-@_run_options
+@run_options
 def update_command(target: str, mode: str, no_recursive: bool, serve: bool, workers: int | None,
                    launcher: str | None, registry: str | None, progress: bool | None) -> None:
     """Train, deploy and evaluate TARGET (path/to/file.py:name or package.module:name).
@@ -285,7 +254,7 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
     """
     modes = _parse_modes(mode)
     found = _apply_run_options(launcher, registry, progress)
-    obj = load(target)
+    obj = target_argument(target)
     click.echo(repr(obj).rstrip('\n'))
     root = as_module(obj)
     with _Run(root) as run:
@@ -345,7 +314,7 @@ def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
 @click.option('--mode', default='train,server', show_default=True,
               help='The phases to run before the evaluation, comma-separated: train, server (deploy). '
                    'server alone evaluates an application whose modules need no training.')
-@_run_options
+@run_options
 def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
     """Train and deploy TARGET (see --mode), call it on every input of --evalset (concurrently), and
@@ -361,7 +330,7 @@ def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int
                                  param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
     _apply_run_options(launcher, registry, progress)
-    root = as_module(load(target))
+    root = as_module(target_argument(target))
     with _Run(root):
         try:
             # trained first (by default): a trainable module deployed untrained could not answer

@@ -17,8 +17,11 @@ import time
 import click
 
 from ..errors import LazyplugError
-from . import Failure, failure, traceback_option
+from ..services.liveness import alive, runs_here
+from .errors import Failure, failure
+from .options import registry_option, traceback_option
 from .output import echo_json, table
+from .registries import existing_registry, find_service, no_registry_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,33 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ['call_command', 'ps_command', 'stop_command']
 
-registry_option = click.option(
-    '--registry', metavar='URL', default=None,
-    help='The service registry: memory://, sqlite:///path, or a scheme a plugin adds (e.g. redis://). '
-         'Default: LAZYPLUG_REGISTRY, else a SQLite file in LAZYPLUG_HOME.')
-
-
-def existing_registry(url: str | None) -> ServiceRegistry | None:
-    """The registry to read; None when it is the default SQLite file and that does not exist yet
-    (nothing was deployed with it). These commands only read (or remove entries): they never create
-    a registry file, and one named by --registry or LAZYPLUG_REGISTRY that does not exist is a usage error."""
-    from ..config import config
-    from ..services.sqlite import SqliteRegistry
-    from .run import apply_registry
-    found = apply_registry(url)
-    if isinstance(found, SqliteRegistry) and not os.path.exists(found.path):
-        if url is None and not config['registry']:
-            return None
-        raise click.BadParameter(f'the registry file {found.path} does not exist (`lazyplug update` creates it '
-                                 'when it deploys)', param_hint="'--registry' / LAZYPLUG_REGISTRY")
-    return found
-
-
-def _no_registry_file() -> str:
-    from ..services import default_url
-    return f'{default_url()}, whose file does not exist yet'
-
-
 def _age(started: float) -> str:
     seconds = max(0, int(time.time() - started))
     if seconds < 60:
@@ -65,27 +41,6 @@ def _age(started: float) -> str:
     if seconds < 86400:
         return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
     return f'{seconds // 86400}d{seconds % 86400 // 3600}h'
-
-
-def find_service(registry: ServiceRegistry | None, ident: str, param: str = "'ID'") -> ServiceEntry:
-    """The one live entry whose module id starts with ``ident``; none or several, or a blank
-    ``ident`` (which every id starts with: ``stop "$ID"`` with ID unset), is a usage error."""
-    if not ident.strip():
-        raise click.BadParameter('the service id is empty; give an id (or its beginning), see `lazyplug ps`',
-                                 param_hint=param)
-    if registry is None:
-        raise click.BadParameter(f'no service with id {ident!r}: none are running (registry: {_no_registry_file()})',
-                                 param_hint=param)
-    entries = registry.list()
-    matches = [e for e in entries if e.module_id.startswith(ident)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        listing = ', '.join(f'{e.module_id[:12]} ({e.name})' for e in entries) or 'none'
-        raise click.BadParameter(f'no service with id {ident!r} in {registry.url} (running: {listing})',
-                                 param_hint=param)
-    raise click.BadParameter(f'{ident!r} is the beginning of the ids of {len(matches)} services: '
-                             f'{", ".join(e.module_id for e in matches)}; give more of the id', param_hint=param)
 
 
 # -- ps -------------------------------------------------------------------------------------------
@@ -102,7 +57,7 @@ def ps_command(registry: str | None, as_json: bool) -> None:
         echo_json([e.to_dict() for e in entries])
         return
     if not entries:
-        click.echo(f'no services are running (registry: {_no_registry_file() if found is None else found.url})')
+        click.echo(f'no services are running (registry: {no_registry_file() if found is None else found.url})')
         return
     table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP', 'LOG'),
           [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started),
@@ -120,7 +75,6 @@ def _shown_path(path: str) -> str:
 # -- stop -----------------------------------------------------------------------------------------
 
 def _live(pids: list[int]) -> list[int]:
-    from ..services._process import alive
     return [pid for pid in pids if alive(pid)]
 
 
@@ -141,15 +95,6 @@ def _signal(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def runs_here(entry: ServiceEntry) -> bool:
-    """Whether ``entry``'s process ids are those of this machine (and process-id namespace), so
-    that they may be signalled here: its ``node`` is this process's. A registry such as Redis is
-    shared by several machines, whose loopback URLs look alike; an entry without a node (written
-    by an older lazyplug) is never taken for one of this machine."""
-    from ..services._process import node_id
-    return bool(entry.node) and entry.node == node_id()
 
 
 def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> tuple[bool, str]:
@@ -185,7 +130,6 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
     return True, f'stopped {what}'
 
 
-
 @click.command('stop')
 @traceback_option
 @click.argument('ident', metavar='[ID]', required=False)
@@ -207,7 +151,7 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
     if found is None:
         if not stop_all:
             find_service(found, ident or '')  # says that there is no such service
-        click.echo(f'no services are running (registry: {_no_registry_file()})')
+        click.echo(f'no services are running (registry: {no_registry_file()})')
         return
     entries = found.list() if stop_all else [find_service(found, ident or '')]
     problems = []

@@ -19,6 +19,8 @@ import sys
 import traceback
 import types
 
+import click
+
 from ..errors import LazyplugError
 from ..flow.base import FlowBase
 from ..module.base import ModuleBase
@@ -27,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['TargetError', 'TargetLoadError', 'as_module', 'load_module', 'load_target']
+__all__ = ['TargetError', 'TargetLoadError', 'as_module', 'load_module', 'load_target', 'target_argument']
 
 FORMS = 'path/to/file.py:name or package.module:name'
 
@@ -187,6 +189,14 @@ def load_target(target: str) -> ModuleBase | FlowBase:
         raise TargetError(f'{target}() returned {type(made).__name__}, not a module or a flow')
     raise TargetError(f'{target} is a {type(obj).__name__} object, not a module, a flow, or a function '
                       'returning one')
+
+
+def target_argument(target: str) -> ModuleBase | FlowBase:
+    """The module or flow TARGET names. A TARGET that names nothing usable is a usage error."""
+    try:
+        return load_target(target)
+    except TargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="'TARGET'") from None
 
 
 def as_module(obj: ModuleBase | FlowBase) -> ModuleBase:

@@ -18,7 +18,7 @@ import os
 
 from ..config import config
 from ..errors import ServiceConflictError
-from . import _process
+from . import liveness
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class ServiceEntry:
     """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
     processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
     (the process that deployed it), ``node``: where ``pids`` and ``owner_pid`` are process ids
-    (``_process.node_id()`` of the deploying process; by default this process's), and ``log``:
+    (``liveness.node_id()`` of the deploying process; by default this process's), and ``log``:
     the file its servers write its module's errors to ('' for none). An entry read from an older
     registry has ``node`` '': unknown, so its processes are never signalled."""
 
@@ -50,7 +50,7 @@ class ServiceEntry:
         self.started = started
         self.name = name
         self.owner_pid = owner_pid
-        self.node = _process.node_id() if node is None else node
+        self.node = liveness.node_id() if node is None else node
         self.log = log
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-__all__ = ['alive', 'any_alive', 'entry_alive', 'node_id', 'stamp', 'start_time', 'start_times']
+    from . import ServiceEntry
+
+__all__ = ['alive', 'any_alive', 'entry_alive', 'node_id', 'runs_here', 'stamp', 'start_time', 'start_times']
 
 _PROC = sys.platform.startswith('linux') and os.path.exists('/proc/self/stat')
 _node: str | None = None
@@ -36,6 +38,15 @@ def node_id() -> str:
             import socket
             _node = socket.gethostname()
     return _node
+
+
+def runs_here(entry: ServiceEntry) -> bool:
+    """Whether ``entry``'s process ids are this machine's: its ``node`` is this process's.
+
+    A registry such as Redis is shared by several machines, whose loopback URLs look alike. An
+    entry without a node (written by an older lazyplug) is never taken for this machine's.
+    """
+    return bool(entry.node) and entry.node == node_id()
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
