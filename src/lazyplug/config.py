@@ -198,12 +198,14 @@ config.add('thread_pool_workers', int, 32, 'threads shared by parallel flows and
            parse=_parse_positive_int)
 
 config.add('home', str, _default_home(), "lazyplug's state directory (service registry, caches)")
-config.add('disable_plugin_autoload', bool, False, 'load no hook plugins from entry points')
-config.add('plugins', tuple, None, 'load only these hook plugins (entry or distribution names); empty: none')
-config.add('disabled_plugins', tuple, (), 'block these hook plugins (entry or distribution names)')
+config.add('disable_plugin_autoload', bool, False, 'load no plugins (hook plugins, module groups) from entry '
+           'points but those named in the plugins setting')
+config.add('plugins', tuple, None, 'load only these plugins (entry or distribution names); empty: none')
+config.add('disabled_plugins', tuple, (), 'block these plugins (entry or distribution names)')
 config.add('strict_plugins', bool, False, 'raise plugin load errors instead of warning')
 config.add('trace_plugins', bool, False, 'trace hook calls to stderr')
-config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none')
+config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none (local, '
+           'thread, or one a plugin registers)')
 config.add('cache_strategy', str, 'memory', 'where module results are cached: memory, sqlite, file '
            '(or a strategy a plugin adds)')
 config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_cache_mode)

@@ -2,6 +2,7 @@
 and the registry's scripts on fakeredis (a stand-in for checks of single branches, never instead
 of the tests against redis-server)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -79,6 +80,15 @@ def test_the_plugin_registers_its_registry_schemes_and_its_cache_strategy():
     from lazyplug import factories
     assert factories.registry_schemes()[-3:] == ['redis', 'rediss', 'unix']
     assert factories.cache_strategies()[-1] == 'redis'
+
+
+def test_the_lazyplug_command_lists_the_schemes_and_the_strategy():
+    command = os.path.join(os.path.dirname(sys.executable), 'lazyplug')
+    done = subprocess.run([command, 'plugins', '--json'], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [mine] = [c for c in json.loads(done.stdout) if c['distribution'] == 'lazyplug-redis']
+    assert (mine['registry_schemes'], mine['cache_strategies']) == (['redis', 'rediss', 'unix'], ['redis'])
+    assert [(p['name'], p['status']) for p in mine['hook_plugins']] == [('redis', 'loaded')]
 
 
 def printed_by(code):

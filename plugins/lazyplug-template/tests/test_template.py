@@ -56,6 +56,7 @@ def test_a_blocked_plugin_times_nothing(lazyplug_isolated):
 def test_the_lazyplug_command_lists_the_plugin_and_the_group():
     command = str(Path(sys.executable).with_name('lazyplug'))
     plugins = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=120)
-    assert re.search(r'^template_timing +loaded +lazyplug-template', plugins.stdout, re.M), plugins.stdout
+    assert re.search(r'^lazyplug-template 0\.1\.0\n  hook plugin +template_timing: run_phase\n'
+                     r'  module group +template: shoutTemplate, Glossary$', plugins.stdout, re.M), plugins.stdout
     modules = subprocess.run([command, 'modules', 'template'], capture_output=True, text=True, timeout=120)
     assert 'Glossary' in modules.stdout and 'lazyplug_template.modules.shout' in modules.stdout, modules.stdout

@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 
 from .options import traceback_option
-from .output import echo_json, mermaid, table, tree_node
+from .output import echo_json, mermaid, tree_node
 from .target import TargetError, load_module, target_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..entrypoints import PluginInfo
+    from ..inventory import Contribution
     from ..registry import ModuleGroup
 
 __all__ = ['modules_command', 'plugins_command', 'tree_command']
@@ -22,21 +24,51 @@ __all__ = ['modules_command', 'plugins_command', 'tree_command']
 @click.command('plugins')
 @traceback_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
-def plugins_command(as_json: bool) -> None:
-    """List every plugin: built in or from which distribution, its hooks, and why it failed if it did."""
-    from ..plugins import list_plugins
-    infos = list_plugins()
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List every installed distribution that adds to lazyplug, and what it adds.
+
+    Hook plugins (with their hooks, or why they did not load), module groups and their modules,
+    launchers, service registry schemes, cache strategies and commands. lazyplug's own come first.
+    """
+    from ..inventory import contributions
+    root = ctx.find_root().command
+    found = contributions(getattr(root, 'plugin_commands', {}),
+                          [name for name in getattr(root, 'commands', {}) if name not in
+                           {n for names in getattr(root, 'plugin_commands', {}).values() for n in names}])
     if as_json:
-        echo_json([{'name': i.name, 'status': i.status, 'builtin': i.builtin, 'distribution': i.distribution,
-                    'version': i.version, 'entry_point': i.value, 'hooks': list(i.hooks), 'error': i.error}
-                   for i in infos])
+        echo_json([c.to_dict() for c in found])
         return
-    rows = []
-    for info in infos:
-        origin = 'built-in' if info.builtin else ' '.join(filter(None, (info.distribution, info.version))) or '-'
-        hooks = ', '.join(h.removeprefix('lazyplug_') for h in info.hooks) or '-'
-        rows.append((info.name, info.status, origin, info.error or hooks))
-    table(('PLUGIN', 'STATUS', 'FROM', 'HOOKS / ERROR'), rows)
+    for index, contribution in enumerate(found):
+        if index:
+            click.echo()
+        click.echo(_heading(contribution))
+        for kind, text in _lines(contribution):
+            click.echo(f'  {kind:<14}{text}')
+
+
+def _heading(contribution: Contribution) -> str:
+    if contribution.distribution is None:
+        return 'registered at run time'
+    built_in = ', built in' if contribution.builtin else ''
+    return f'{contribution.distribution} {contribution.version}{built_in}'
+
+
+def _status(info: PluginInfo) -> str:
+    return f'{info.name}: {info.status}' + (f' ({info.error})' if info.error else '')
+
+
+def _lines(contribution: Contribution) -> list[tuple[str, str]]:
+    """``(kind, text)`` rows: one per plugin, group or entry point that did not load; one per kind of name."""
+    rows = [('hook plugin', f'{info.name}: {", ".join(h.removeprefix("lazyplug_") for h in info.hooks) or "no hooks"}'
+             if info.status == 'loaded' else _status(info)) for info in contribution.hook_plugins]
+    rows += [('module group', f'{path}: {", ".join(names)}') for path, names in contribution.module_groups.items()]
+    rows += [('entry point', _status(info)) for info in contribution.module_entry_points if info.status != 'loaded']
+    for kind, names in (('launchers', contribution.launchers), ('registries', contribution.registry_schemes),
+                        ('cache', contribution.cache_strategies), ('commands', contribution.commands)):
+        if names:
+            rows.append((kind, ', '.join(f'{n}://' for n in names) if kind == 'registries' else ', '.join(names)))
+    return rows
 
 
 # -- modules --------------------------------------------------------------------------------------
