@@ -59,8 +59,8 @@ def test_with_four_workers_a_parent_deploys_only_after_its_descendants_and_the_p
         last_below = max([position[('end', m.name)] for m in descendants(parent)] + [position[('extra', 'a1')]])
         assert position[('start', parent.name)] > last_below, events
     # the demo plugin's wrappers saw each of the six deploy tasks, from whichever thread ran it
-    assert sorted(what for kind, what, _ in demo.RECORDS if kind == 'task') == [('server', 'Node')] * 6
-    assert [what for kind, what, _ in demo.RECORDS if kind != 'task'] == ['server', 'post', 'Node']
+    assert sorted(what for kind, what, _ in demo.RECORDS if kind == 'task') == [('deploy', 'Node')] * 6
+    assert [what for kind, what, _ in demo.RECORDS if kind != 'task'] == ['deploy', 'post', 'Node']
 
 
 # -- choosing plugins in-process -----------------------------------------------------------------

@@ -181,10 +181,10 @@ def test_wrappers_time_every_update_phase_and_task():
     log = []
     root = Step(log, 'root')
     root.child = Step(log, 'child')
-    root.update(mode=['train', 'server'])
+    root.update(mode=['train', 'deploy'])
     kinds = [(kind, what) for kind, what, seconds in demo.RECORDS if seconds >= 0]
     assert kinds == [('task', ('train', 'Step')), ('task', ('train', 'Step')), ('phase', 'train'),
-                     ('task', ('server', 'Step')), ('task', ('server', 'Step')), ('phase', 'server'),
+                     ('task', ('deploy', 'Step')), ('task', ('deploy', 'Step')), ('phase', 'deploy'),
                      ('phase', 'post'), ('update', 'Step')]
 
 
@@ -195,7 +195,7 @@ def test_a_plugin_can_skip_tasks():
     root.child = Step(log, 'child', demo_skip=True)
     root.update()
     assert log == ['train root', 'deploy root']
-    assert [(phase, m.name) for phase, m in demo.SKIPPED] == [('train', 'child'), ('server', 'child')]
+    assert [(phase, m.name) for phase, m in demo.SKIPPED] == [('train', 'child'), ('deploy', 'child')]
 
 
 def test_a_plugin_can_add_tasks_after_a_modules_own():
@@ -349,7 +349,7 @@ def test_an_unknown_launcher_lists_every_launcher_with_its_source(mine):
 
 def test_a_server_module_without_a_launcher_fails_its_deploy_clearly(builtins_only):
     with config.temp('launcher', 'nowhere'):
-        with pytest.raises(TaskFailedError, match='server task') as info:
+        with pytest.raises(TaskFailedError, match='deploy task') as info:
             lazyplug.ServerModule(lambda x: x).start()
     assert isinstance(info.value.__cause__, LauncherNotFoundError)
     message = str(info.value.__cause__)

@@ -136,19 +136,19 @@ def test_the_live_display_draws_a_bar_per_phase_and_items_per_task():
     live = _Live()
     live.start()
     try:
-        outer = live.phase_started('server', 1)
-        inner = live.phase_started('server', 2)  # an update run by a task of another
+        outer = live.phase_started('deploy', 1)
+        inner = live.phase_started('deploy', 2)  # an update run by a task of another
         live.task_started((1, 'eval'), '#0 evaluation of M')
         live.items((1, 'eval'), 3, 5)
         rows = {t.description.strip(): t for t in live._progress.tasks}
         assert (rows['#0 evaluation of M'].completed, rows['#0 evaluation of M'].total) == (3, 5)
         live.task_ended((1, 'eval'), '#0 evaluation of M', 0.1, None, inner, (3, 5))
         assert [(t.description, t.completed) for t in live._progress.tasks] == [
-            ('[bold]server[/bold]', 0), ('[bold]server[/bold]', 1)]
-        live.phase_ended(inner, 'server', 2, 0.2, RuntimeError('x'))
-        live.phase_ended(outer, 'server', 1, 0.3, None)
+            ('[bold]deploy[/bold]', 0), ('[bold]deploy[/bold]', 1)]
+        live.phase_ended(inner, 'deploy', 2, 0.2, RuntimeError('x'))
+        live.phase_ended(outer, 'deploy', 1, 0.3, None)
         assert [t.description for t in live._progress.tasks] == [
-            '[bold]server[/bold] done', '[bold]server[/bold] [red]failed[/red]']
+            '[bold]deploy[/bold] done', '[bold]deploy[/bold] [red]failed[/red]']
     finally:
         live.stop()
 
@@ -168,13 +168,13 @@ def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys)
         def _get_deploy_tasks(self):
             return lambda: inner.update(mode='train')
 
-    Outer().update(mode='server')
+    Outer().update(mode='deploy')
     err = [line.split(' in ')[0] for line in capsys.readouterr().err.splitlines()]
     assert err == [
-        'lazyplug: server: 1 task',
+        'lazyplug: deploy: 1 task',
         'lazyplug: train: 1 task',
         'lazyplug: train: done #0 Worker(inner).train',
         'lazyplug: train: 1 task done',
-        'lazyplug: server: done #0 <lambda> of Outer',
-        'lazyplug: server: 1 task done',
+        'lazyplug: deploy: done #0 <lambda> of Outer',
+        'lazyplug: deploy: 1 task done',
     ]

@@ -51,7 +51,7 @@ def lazyplug_update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> boo
     Called once per update, after the tree is planned.
 
     :param root: the module ``update`` was called on.
-    :param modes: the requested modes in lifecycle order, out of ``('train', 'server', 'eval')``.
+    :param modes: the requested modes in lifecycle order, out of ``('train', 'deploy', 'eval')``.
     :param plan: the :class:`~lazyplug.lifecycle.Plan`. ``plan.modules`` lists the modules
         (post-order); ``plan.tasks(phase)`` collects a phase's tasks.
     :return: not ``None`` once the update has run. The built-in implementation runs each mode's
@@ -64,7 +64,7 @@ def lazyplug_update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> boo
 def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> bool | None:
     """Run the tasks of one phase of an update.
 
-    Called once per phase: ``'train'``, ``'server'`` (deploy), ``'eval'``, then ``'post'``.
+    Called once per phase: ``'train'``, ``'deploy'``, ``'eval'``, then ``'post'``.
 
     :param root: the module ``update`` was called on.
     :param phase: the phase's name.
@@ -101,7 +101,7 @@ def lazyplug_collect_tasks(module: ModuleBase, phase: str
     only while some plugin implements it.
 
     :param module: the module whose tasks are being collected.
-    :param phase: ``'train'``, ``'server'``, ``'eval'`` or ``'post'``.
+    :param phase: ``'train'``, ``'deploy'``, ``'eval'`` or ``'post'``.
     :return: ``None``, a callable taking no arguments, or a list of them. They run after the
         module's own tasks of that phase.
     """

@@ -33,7 +33,7 @@ def test_the_wrapper_times_every_phase_of_an_update(lazyplug_isolated):
     timing.TIMES.clear()
     lazyplug.template.Glossary({'term': 'meaning'}).update()
     assert [(phase, tasks) for phase, tasks, _ in timing.TIMES] == [
-        ('train', 1), ('server', 0), ('eval', 0), ('post', 0)]
+        ('train', 1), ('deploy', 0), ('eval', 0), ('post', 0)]
 
 
 def test_the_wrapper_times_a_failing_phase_and_lets_the_error_through(lazyplug_isolated):

@@ -37,8 +37,7 @@ _Key = tuple[int, str]  # (id of the module, phase): the running task of that mo
 
 def _label(task: Task, phase: str) -> str:
     """``deploy ServerModule(classifier)``: what a task does to what, short enough for one terminal row."""
-    from ..lifecycle import phase_word
-    return f'{phase_word(phase)} {task.label}'
+    return f'{phase} {task.label}'
 
 
 class _Lines:

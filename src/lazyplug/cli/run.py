@@ -233,8 +233,8 @@ def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
 @click.command('update')
 @traceback_option
 @click.argument('target')
-@click.option('--mode', default='train,server,eval', show_default=True,
-              help='The phases to run, comma-separated: train, server (deploy), eval.')
+@click.option('--mode', default='train,deploy,eval', show_default=True,
+              help="The phases to run, comma-separated: train, deploy, eval (LazyLLM's server is deploy).")
 @click.option('--no-recursive', 'no_recursive', is_flag=True, help='Update TARGET alone, not its submodules.')
 @click.option('--serve', is_flag=True,
               help='Keep what was deployed running until Ctrl-C or SIGTERM (exit code 0), or until '
@@ -311,9 +311,9 @@ def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
               callback=_writable_out,
               help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
                    'output). Values JSON cannot hold are written as their repr.')
-@click.option('--mode', default='train,server', show_default=True,
-              help='The phases to run before the evaluation, comma-separated: train, server (deploy). '
-                   'server alone evaluates an application whose modules need no training.')
+@click.option('--mode', default='train,deploy', show_default=True,
+              help='The phases to run before the evaluation, comma-separated: train, deploy. '
+                   'deploy alone evaluates an application whose modules need no training.')
 @run_options
 def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
@@ -326,7 +326,7 @@ def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int
     """
     modes = _parse_modes(mode)
     if 'eval' in modes:
-        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or server',
+        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or deploy',
                                  param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
     _apply_run_options(launcher, registry, progress)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..lifecycle import phase_word
 from ..plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -43,14 +42,14 @@ class PhaseSummary:
             result = yield
         except BaseException:
             if outer and tasks:
-                click.echo(f'{phase_word(phase)}: {_tasks(len(tasks))} failed after '
+                click.echo(f'{phase}: {_tasks(len(tasks))} failed after '
                            f'{time.perf_counter() - start:.2f} s')
             raise
         finally:
             with self._lock:
                 self._depth -= 1
         if outer and tasks:
-            click.echo(f'{phase_word(phase)}: {_tasks(len(tasks))} done in {time.perf_counter() - start:.2f} s')
+            click.echo(f'{phase}: {_tasks(len(tasks))} done in {time.perf_counter() - start:.2f} s')
         return result
 
 

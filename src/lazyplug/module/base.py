@@ -243,7 +243,8 @@ class ModuleBase:
                workers: int | None = None, keep_on_failure: bool = False) -> ModuleBase:
         """Train, deploy and evaluate this module and (unless ``recursive=False``) its submodules.
 
-        ``mode`` picks the phases (``'train'``, ``'server'``, ``'eval'``; default all three).
+        ``mode`` picks the phases (``'train'``, ``'deploy'``, ``'eval'``; default all three). LazyLLM's
+        ``'server'`` is ``'deploy'``.
         ``workers`` tasks of a phase run at once (default: the ``workers`` setting, 1). When a task
         fails, what this update deployed is stopped again unless ``keep_on_failure`` is true.
         """
@@ -252,12 +253,12 @@ class ModuleBase:
         return self
 
     def update_server(self, *, recursive: bool = True, workers: int | None = None) -> ModuleBase:
-        """Deploy only (the ``server`` phase)."""
-        return self.update(recursive=recursive, mode='server', workers=workers)
+        """Deploy only (the ``deploy`` phase)."""
+        return self.update(recursive=recursive, mode='deploy', workers=workers)
 
     def start(self, *, workers: int | None = None) -> ModuleBase:
         """Deploy this module and its submodules."""
-        return self.update(mode='server', workers=workers)
+        return self.update(mode='deploy', workers=workers)
 
     def restart(self, *, workers: int | None = None) -> ModuleBase:
         """Stop, then deploy again."""
