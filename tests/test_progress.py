@@ -132,8 +132,8 @@ def test_evaluation_reports_nothing_when_no_plugin_follows_it(core_only, monkeyp
 
 
 def test_the_live_display_draws_a_bar_per_phase_and_items_per_task():
-    from lazyplug.builtin.progress import _Live
-    live = _Live()
+    from lazyplug.builtin.progress import _LiveDisplay
+    live = _LiveDisplay()
     live.start()
     try:
         outer = live.phase_started('deploy', 1)
@@ -154,11 +154,11 @@ def test_the_live_display_draws_a_bar_per_phase_and_items_per_task():
 
 
 def test_item_counts_keep_the_most_reported_as_reports_come_out_of_order():
-    from lazyplug.builtin.progress import _Shown
-    shown = _Shown()
-    assert shown.count((1, 'eval'), 3, 5) == 3
-    assert shown.count((1, 'eval'), 2, 5) == 3
-    assert shown.count((1, 'eval'), 5, 5) == 5
+    from lazyplug.builtin.progress import _SharedDisplay
+    shared = _SharedDisplay()
+    assert shared.count((1, 'eval'), 3, 5) == 3
+    assert shared.count((1, 'eval'), 2, 5) == 3
+    assert shared.count((1, 'eval'), 5, 5) == 5
 
 
 def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys):

@@ -68,7 +68,7 @@ def _children(obj: Any) -> list[tuple[str | None, Any]]:
             served = obj._impl._m
             return [] if served is None else [(None, served)]
         keys: dict[int, list[str]] = {}  # a module held by two attributes is met twice, once by each name
-        for key, sub in (obj._lp_subs or {}).items():
+        for key, sub in (obj._lazyplug_submodules or {}).items():
             keys.setdefault(id(sub), []).append(key)
         # submodules, not the attributes alone: a subclass may override it
         return [(keys[id(sub)].pop(0) if keys.get(id(sub)) else None, sub) for sub in obj.submodules]
