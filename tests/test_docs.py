@@ -58,3 +58,11 @@ def test_the_readme_command_line_section_runs_as_written(tmp_path):
         if command[1] == 'update':
             assert "eval Upper: {'outputs': ['A', 'B']}" in out
     assert (tmp_path / 'out.jsonl').read_text() == '"X"\n"Y"\n'
+
+
+def test_the_plugin_guides_examples_are_the_files_they_come_from():
+    guide = ROOT / 'plugins' / 'README.md'
+    examples = re.findall(r'<!-- example: (\S+) -->\n```\w*\n(.*?)```', guide.read_text(), re.S)
+    assert len(examples) == 3
+    for path, text in examples:
+        assert text in (guide.parent / path).read_text(), f'plugins/README.md shows what {path} does not hold'

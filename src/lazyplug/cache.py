@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .interfaces import CacheStore
     from .module.base import ModuleBase
 
-__all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_key', 'get_store']
+__all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_dir', 'cache_key', 'get_store']
 
 
 MISS: Any = object()
@@ -37,6 +37,7 @@ MISS: Any = object()
 
 
 def cache_dir() -> str:
+    """Where stores keep their files: the ``cache_dir`` setting, else ``cache`` in lazyplug's home."""
     return config['cache_dir'] or os.path.join(config['home'], 'cache')
 
 
