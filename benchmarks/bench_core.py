@@ -351,6 +351,7 @@ def bench_registry(settings: Settings) -> list[Row]:
 
     def register_thousand() -> None:
         groups.append(f'benchgroup{os.getpid()}n{next(_group_numbers)}')  # a fresh group each time
+        lazyplug.module_register.new_group(groups[-1])
         register = lazyplug.module_register(groups[-1])
         for i in range(1000):
             register(_make_function(i))

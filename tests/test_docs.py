@@ -66,3 +66,12 @@ def test_the_plugin_guides_examples_are_the_files_they_come_from():
     assert len(examples) == 3
     for path, text in examples:
         assert text in (guide.parent / path).read_text(), f'plugins/README.md shows what {path} does not hold'
+
+
+def test_the_readme_compatibility_example_runs_as_written_for_lazyllm(tmp_path):
+    section = (ROOT / 'README.md').read_text().split('## LazyLLM code, unchanged\n', 1)[1].split('\n## ', 1)[0]
+    (tmp_path / 'app.py').write_text(re.search(r'```python\n(.*?)```', section, re.S).group(1))
+    result = subprocess.run([sys.executable, '-m', 'lazyplug.compat', 'app.py'], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '[[3 + 2] + 1]\n'

@@ -1,13 +1,17 @@
 """pipeline and parallel: LazyLLM's call semantics, with-blocks, errors, concurrency, repr."""
 
 import contextvars
+import copy
+import inspect
+import pickle
 import sys
 import threading
+import types
 
 import pytest
 
 import lazyplug
-from lazyplug import kwargs, package, parallel, pipeline
+from lazyplug import _0, bind, kwargs, package, parallel, pipeline
 from lazyplug.errors import FlowError
 from lazyplug.module import ModuleBase
 
@@ -60,8 +64,27 @@ def test_an_empty_pipeline_returns_its_input():
 def test_items_given_by_keyword_are_named_and_readable():
     p = pipeline(first=add_one, second=double)
     assert p._item_names == ['first', 'second']
-    assert p.second is double
+    assert p.second(5) == 10 and p.second.__name__ == 'double'
     assert p(1) == 4
+
+
+def test_a_function_read_back_prints_as_lazyllms_wrapper_and_acts_as_the_function():
+    p = pipeline(first=lambda x: x + 1, second=double)
+    assert repr(p.first) == '<Function type=function name=lambda>'
+    assert repr(p.second) == '<Function type=function name=double>'
+    assert isinstance(p.second, types.FunctionType) and inspect.signature(p.second) == inspect.signature(double)
+    assert p._items[1] is double  # the flow itself runs the function, unwrapped
+    for copied in (copy.copy(p.second), copy.deepcopy(p.second), pickle.loads(pickle.dumps(p.second))):
+        assert repr(copied) == '<Function type=function name=double>' and copied(2) == 4
+
+
+def test_a_function_read_back_stands_for_the_item_in_binds_and_outputs():
+    with pipeline() as p:
+        p.first = double
+        p.second = add_one
+        p.third = bind(lambda a, b: (a, b), _0, p.first)
+        p.fourth = bind(lambda a, b: (a, b), _0, p.output(p.second))
+    assert p(3) == ((7, 6), 7)
 
 
 def test_mixing_positional_and_named_items_is_refused():
@@ -114,6 +137,50 @@ def test_nested_with_blocks_attach_to_the_enclosing_flow_by_name():
     assert p._item_names == ['start', 'inner', 'tail']
     assert p.inner._item_names == ['twice']
     assert p(1) == 5
+
+
+def test_a_flow_knows_whether_it_is_a_root_and_its_outermost_ancestor():
+    leaf = pipeline(add_one)
+    assert leaf.is_root and leaf.ancestor is leaf
+    middle = parallel(leaf, double)
+    outer = pipeline(middle)
+    assert not leaf.is_root and not middle.is_root and outer.is_root
+    assert leaf.ancestor is middle.ancestor is outer.ancestor is outer
+    with pipeline() as p:
+        with parallel().bind(p.input, lazyplug._0) as p.bound:
+            p.bound.nested = pipeline(add_one)
+        with pipeline() as p.named:
+            p.named.x = add_one
+    assert not p.bound.is_root and p.bound.nested.ancestor is p and p.named.ancestor is p
+    body = lazyplug.warp(add_one, double)._items[0]  # several warp items become one body pipeline
+    assert not body.is_root and body.ancestor.__class__ is lazyplug.Warp
+
+
+def test_auto_capture_adds_the_names_a_with_block_binds_as_items_in_order():
+    with pipeline(auto_capture=True) as p:
+        first = add_one  # noqa: F841 - captured by the block
+        second = double  # noqa: F841
+        _private = add_one
+        third = bind(lambda mine, whole: (mine, whole), lazyplug._0, p.input)  # noqa: F841
+    assert p._item_names == ['first', 'second', 'third']
+    assert p(1) == (4, 1)
+
+
+def test_auto_capture_is_a_keyword_of_every_flow_built_with_a_with_block_never_an_item():
+    for make in (pipeline, parallel, lazyplug.diverter, lazyplug.warp, lazyplug.graph,
+                 lambda **kw: lazyplug.loop(count=2, **kw)):
+        flow = make(auto_capture=True)
+        assert len(flow) == 0 and flow._auto_capture
+    with parallel(auto_capture=True).sum as prl:
+        one = add_one  # noqa: F841
+        two = double  # noqa: F841
+    assert prl(3) == 10
+
+
+def test_auto_capture_refuses_a_new_name_that_is_not_callable():
+    with pytest.raises(FlowError, match="item 'limit' of Pipeline is not callable: 3"):
+        with pipeline(auto_capture=True):
+            limit = 3  # noqa: F841
 
 
 def test_an_unnamed_module_takes_the_name_it_is_given_in_a_with_block():
@@ -253,6 +320,23 @@ def test_every_flow_draws_its_items_in_the_same_tree_format():
     assert repr(lazyplug.warp(g)) == f'<Flow type=Warp items=[]>\n └- {leaf}\n'
     assert repr(lazyplug.switch({1: g})) == f'<Flow type=Switch items=[]>\n └- {leaf}\n'
     assert repr(lazyplug.loop(g, count=2)) == f'<Flow type=Loop items=[]>\n └- {leaf}\n'
-    assert repr(lazyplug.ifs(True, g, g)) == f"<Flow type=IFS items=['tpath', 'fpath']>\n |- {leaf}\n └- {leaf}\n"
+    assert repr(lazyplug.ifs(True, g, g)) == f"<Flow type=IFS items=[]>\n |- True\n |- {leaf}\n └- {leaf}\n"
     bound = pipeline(lazyplug.bind(g, lazyplug._0))
     assert repr(bound) == f'<Flow type=Pipeline items=[]>\n └- {leaf}(bind args: _0)\n'
+
+
+def test_a_post_action_is_drawn_as_its_own_node():
+    def g(x):
+        return x
+
+    assert repr(pipeline(g, post_action=g)) == ('<Flow type=Pipeline items=[]>\n |- <Function type=function name=g>\n'
+                                                ' └- <Flow type=PostAction>\n     └- <Function type=function name=g>\n')
+
+
+def test_for_each_hands_function_items_over_as_they_read_back():
+    def test1():
+        pass
+
+    seen = []
+    pipeline(test1, pipeline(double)).for_each(callable, lambda item: seen.append(repr(item)))
+    assert seen == ['<Function type=function name=test1>', '<Function type=function name=double>']

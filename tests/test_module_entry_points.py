@@ -11,7 +11,7 @@ import pytest
 
 import lazyplug
 from lazyplug import module_register
-from lazyplug.errors import PluginWarning, UnknownNameError
+from lazyplug.errors import DuplicateRegistrationError, PluginWarning
 
 pytest.importorskip('lazyplug_demo_modules', reason='tox installs the test distributions')
 
@@ -61,19 +61,16 @@ def test_entry_points_load_only_when_their_group_is_touched():
     ]
 
 
-def test_an_entry_point_clashing_with_user_code_is_left_out_naming_both_definitions():
+def test_registering_into_an_entry_point_group_loads_its_entries_first_so_a_clash_is_refused():
     def shout(text):
         return 'mine'
 
-    module_register('demo')(shout)
-    with pytest.warns(PluginWarning) as caught:
-        assert lazyplug.demo.shout()('x') == 'mine'
-    message = next(str(w.message) for w in caught if "'demo'" in str(w.message))
+    with pytest.raises(DuplicateRegistrationError) as info:
+        module_register('demo')(shout)  # before anything touched lazyplug.demo
+    message = str(info.value)
     assert 'test_module_entry_points' in message and 'lazyplug_demo_modules.group.shout' in message
-    assert 'lazyplug-demo-modules 1.0.0' in message
-    with pytest.raises(UnknownNameError):
-        lazyplug.demo.Trainer  # the failed entry left nothing of itself behind
-    assert lazyplug.demo.reverse()('ab') == 'ba'  # the other entries of the group still load
+    assert lazyplug.demo.shout()('x') == 'X!'  # the distribution's module stays
+    assert lazyplug.demo.reverse()('ab') == 'ba'
 
 
 def test_a_broken_entry_point_is_one_warning_and_leaves_nothing_half_registered():

@@ -8,6 +8,8 @@ from lazyplug import module_register, plugins
 
 
 def test_registers_a_group(lazyplug_registry):
+    module_register.new_group('leaky')
+
     @module_register('leaky')
     def thing(x):
         return x

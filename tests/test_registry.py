@@ -4,8 +4,14 @@ import pytest
 
 import lazyplug
 from lazyplug import module_register
-from lazyplug.errors import DuplicateRegistrationError, RegistrationError, UnknownNameError
+from lazyplug.errors import DuplicateRegistrationError, RegistrationError, UnknownGroupError, UnknownNameError
 from lazyplug.module import ModuleBase
+
+
+@pytest.fixture(autouse=True)
+def _tools_group():
+    """Most tests register into `tools`; the registry isolation of conftest.py drops it after each test."""
+    module_register.new_group('tools')
 
 
 def test_new_group_returns_the_groups_base_class_and_is_idempotent():
@@ -28,15 +34,17 @@ def test_the_decorator_returns_the_function_and_the_module_calls_it():
 
 
 def test_look_ups_are_case_insensitive_and_find_the_group_suffix_and_its_singular():
+    base = module_register.new_group('modules')
+
     @module_register('modules')
     def m(x):
         return x
 
-    class mModule(lazyplug.registry.module_register.new_group('modules')):
+    class mModule(base):
         pass
 
     assert lazyplug.modules.m is lazyplug.modules.M  # 'm' itself is not registered: 'mmodules' is
-    assert lazyplug.modules.m.__name__ == 'mModules'
+    assert [key for key, _, _ in lazyplug.modules] == ['mmodules', 'mmodule']
     lazyplug.modules.remove('m')
     assert lazyplug.modules.m is mModule  # 'mmodule', the singular
 
@@ -102,7 +110,7 @@ def test_an_unknown_name_lists_what_exists_and_the_nearest_match():
     def shout(text):
         return text
 
-    with pytest.raises(UnknownNameError, match=r"no module 'shoot'; did you mean 'shout'\?.*shoutTools") as info:
+    with pytest.raises(UnknownNameError, match=r"no module 'shoot'; did you mean 'shout'\?.*it has: shout\)") as info:
         lazyplug.tools.shoot
     assert isinstance(info.value, AttributeError)
 
@@ -129,13 +137,63 @@ def test_a_duplicate_name_is_an_error_naming_both_definitions():
     assert lazyplug.tools.twice()(1) == 1  # the first one is kept
 
 
-def test_redefining_in_the_same_place_replaces_the_module():
-    for version in (1, 2):
+def test_registering_a_name_again_is_refused_even_from_the_same_place_and_remove_makes_room():
+    def define(version):
         @module_register('tools')
-        def versioned(x, version=version):
+        def versioned(x):
             return version
 
+    define(1)
+    with pytest.raises(DuplicateRegistrationError, match=r"already has a module 'versionedTools'.*"
+                                                         r"lazyplug\.tools\.remove\('versionedTools'\) first"):
+        define(2)
+    assert lazyplug.tools.versioned()(None) == 1
+    lazyplug.tools.remove('versioned')
+    define(2)
     assert lazyplug.tools.versioned()(None) == 2
+
+
+def test_registering_into_a_group_that_does_not_exist_is_refused_naming_the_groups_that_do():
+    module_register.new_group('models')
+
+    def echo(x):
+        return x
+
+    with pytest.raises(UnknownGroupError, match=r"no module group 'nogroup'; make it first with "
+                                                r"lazyplug\.module_register\.new_group\('nogroup'\) "
+                                                r"\(groups: .*models.*tools") as info:
+        module_register('nogroup')(echo)
+    assert isinstance(info.value, KeyError) and isinstance(info.value, RegistrationError)
+    assert str(info.value).startswith('cannot register echo in lazyplug.nogroup')
+    with pytest.raises(UnknownGroupError, match="no module group 'nogroup'"):
+        module_register('nogroup.sub')(echo)
+    assert 'nogroup' not in lazyplug.registry.groups()
+
+
+def test_a_registered_function_is_a_module_class_named_after_the_function():
+    @module_register('tools')
+    def echo(x):
+        return x
+
+    cls = lazyplug.tools.echo
+    assert isinstance(cls, type) and issubclass(cls, ModuleBase)
+    assert cls.__name__ == 'echo' and cls.__qualname__ == 'echoTools'
+    assert repr(cls()) == '<Module type=echo>'
+    assert cls()(3) == 3
+
+
+def test_the_length_of_a_group_counts_its_modules_and_sub_groups():
+    assert len(lazyplug.tools) == 0
+
+    @module_register('tools')
+    def one(x):
+        return x
+
+    @module_register('tools.text')
+    def two(x):
+        return x
+
+    assert len(lazyplug.tools) == 2 and len(lazyplug.tools.text) == 1
 
 
 def test_what_cannot_be_a_module_is_refused():
@@ -173,4 +231,4 @@ def test_groups_list_their_modules():
 
     assert 'listed' in lazyplug.tools
     assert [key for key, _, _ in lazyplug.tools] == ['listedtools']
-    assert 'listedTools' in dir(lazyplug.tools)
+    assert 'listed' in dir(lazyplug.tools)

@@ -4,7 +4,8 @@ Everything beyond the core comes from plugins: module groups through the ``lazyp
 entry points, hook plugins (pluggy) through the ``lazyplug`` entry points. ``import lazyplug``
 loads none of them; they load the first time they are needed.
 
-``import lazyplug as lazyllm`` runs LazyLLM-style code.
+``import lazyplug as lazyllm`` runs LazyLLM-style code; ``python -m lazyplug.compat script.py`` (the
+LazyLLM compatibility mode, ``lazyplug.compat``) runs code written for LazyLLM unchanged.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .flow import (
     Pipeline,
     Switch,
     Warp,
+    barrier,
     bind,
     diverter,
     graph,
@@ -33,6 +35,7 @@ from .flow import (
     loop,
     parallel,
     pipeline,
+    save_pipeline_result,
     switch,
     warp,
 )
@@ -59,8 +62,8 @@ __all__ = [
     'IFS', 'ActionModule', 'Bind', 'Diverter', 'FlowBase', 'Graph', 'LazyLLMHook', 'Loop', 'Module', 'ModuleBase',
     'ModuleHook', 'Parallel', 'Pipeline', 'Placeholder', 'Register', 'ReprRule', 'ServerModule', 'Switch',
     'UrlModule', 'Warp', '_0', '_1', '_2', '_3', '_4', '_5', '_6', '_7', '_8', '_9', '__version__', 'arguments',
-    'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr', 'module',
-    'module_register', 'package', 'parallel', 'pipeline', 'switch', 'warp',
+    'barrier', 'bind', 'config', 'diverter', 'globals', 'graph', 'hookimpl', 'ifs', 'kwargs', 'loop', 'make_repr',
+    'module', 'module_register', 'package', 'parallel', 'pipeline', 'save_pipeline_result', 'switch', 'warp',
 ]
 
 # names resolved on first use: `import lazyplug` stays small, and free of pluggy and importlib.metadata
@@ -74,9 +77,9 @@ _LAZY = {
     'ServerModule': 'lazyplug.module.server',
     'UrlModule': 'lazyplug.module.server',
 }
-_SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'config', 'context', 'errors', 'flow', 'hookspecs', 'launchers',
-                         'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services', 'testing',
-                         'values'})
+_SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'compat', 'config', 'context', 'errors', 'flow', 'hookspecs',
+                         'launchers', 'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services',
+                         'testing', 'values'})
 _RESERVED_NAMES = frozenset(__all__) | frozenset(_LAZY) | _SUBMODULES
 _namespace = sys.modules[__name__].__dict__  # `globals` here is lazyplug's per-request context
 _lazy_getattr = lazy_attributes(__name__, _LAZY)

@@ -114,7 +114,9 @@ class LauncherContract:
 
     def test_once_stopped_nothing_answers(self, launch: Callable[..., Any]) -> None:
         deployment = launch(replicas=2)
+        assert not deployment.stopped
         deployment.stop()
+        assert deployment.stopped
         for url in deployment.urls:
             with pytest.raises(ServiceUnavailableError):
                 call_service(url, 'abc')

@@ -19,7 +19,7 @@ __all__ = [
     'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError', 'InvalidArgumentError', 'InvalidModeError',
     'LaunchError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError', 'PluginLoadError',
     'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceConflictError',
-    'ServiceError', 'ServiceUnavailableError', 'TaskFailedError', 'UnknownNameError',
+    'ServiceError', 'ServiceUnavailableError', 'TaskFailedError', 'UnknownGroupError', 'UnknownNameError',
 ]
 
 
@@ -37,6 +37,12 @@ class RegistrationError(LazyplugError, ValueError):
 
 class DuplicateRegistrationError(RegistrationError):
     """A name is registered twice in one group; the message names both definitions."""
+
+
+class UnknownGroupError(RegistrationError, KeyError):
+    """A module is registered into a group that does not exist; the message lists the groups that do."""
+
+    __str__ = BaseException.__str__  # the message as written, not quoted as KeyError quotes keys
 
 
 class UnknownNameError(LazyplugError, AttributeError):

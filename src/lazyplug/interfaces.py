@@ -32,10 +32,12 @@ class Deployment(Protocol):
 
     * ``urls``: one ``http://host:port`` per replica, where callers reach it.
     * ``pids``: the serving processes (on the machine that runs them).
+    * ``stopped``: whether :meth:`stop` has run (by its owner, or by ``launchers.stop_all()``).
     """
 
     urls: list[str]
     pids: list[int]
+    stopped: bool
 
     def stop(self) -> None:
         """Stop every replica. Once it returns, nothing answers at ``urls``. A second call does nothing."""

@@ -28,7 +28,7 @@ import types
 from collections.abc import Callable, Iterator
 
 from .entrypoints import MODULES_GROUP, PluginInfo, discover, import_object, load
-from .errors import DuplicateRegistrationError, RegistrationError, UnknownNameError
+from .errors import DuplicateRegistrationError, RegistrationError, UnknownGroupError, UnknownNameError
 from .module.base import ModuleBase
 
 TYPE_CHECKING = False
@@ -55,9 +55,6 @@ class Origin:
         self.file = file
         self.line = line
         self.distribution = distribution
-
-    def same_definition(self, other: Origin) -> bool:
-        return (self.module, self.qualname) == (other.module, other.qualname)
 
     def __str__(self) -> str:
         text = f'{self.module}.{self.qualname}'
@@ -98,7 +95,8 @@ class _Entry:
 
 
 class ModuleGroup:
-    """A group of registered modules: ``group.name`` looks one up, ``group.remove(name)`` drops it."""
+    """A group of registered modules: ``group.name`` looks one up, ``group.remove(name)`` drops it,
+    ``len(group)`` counts its modules and sub-groups."""
 
     _path: str
     _name: str
@@ -186,6 +184,10 @@ class ModuleGroup:
         _ensure_entry_points(self._path.split('.', 1)[0])
         return iter([(e.key, e.obj, e.origin) for e in self._entries.values()])
 
+    def __len__(self) -> int:
+        _ensure_entry_points(self._path.split('.', 1)[0])
+        return len(self._entries) + len(self._subgroups)
+
     def __dir__(self) -> list[str]:
         return [*self._names(), 'remove']
 
@@ -211,10 +213,11 @@ class ModuleGroup:
             if low in self._subgroups:
                 raise DuplicateRegistrationError(f'{key!r} is a sub-group of lazyplug.{self._path}')
             old = self._entries.get(low)
-            if old is not None and not old.origin.same_definition(origin):
+            if old is not None:
                 raise DuplicateRegistrationError(
                     f'lazyplug.{self._path} already has a module {key!r}: defined in {old.origin}; '
-                    f'the new one is defined in {origin}')
+                    f'the new one is defined in {origin}. Register it under another name, or replace '
+                    f'the old one: lazyplug.{self._path}.remove({key!r}) first')
             self._entries[low] = _Entry(low, obj, origin)
             loading = _loading.get()
             if loading is not None:
@@ -351,8 +354,7 @@ class Register:
             raise RegistrationError(f'{fname!r} cannot be overridden by registration; choose from {self._fnames}')
 
         def decorator(obj: Any, name: str | None = None) -> Any:
-            group = _group(path, create=True)
-            assert group is not None
+            group = _registration_group(path, str(name or getattr(obj, '__name__', None) or repr(obj)))
             if isinstance(obj, type):
                 if not issubclass(obj, ModuleBase):
                     raise RegistrationError(f'{obj.__qualname__} is neither a function nor a ModuleBase subclass; '
@@ -366,11 +368,13 @@ class Register:
             if func_name.lower() in _GROUP_API:
                 raise RegistrationError(f'{func_name!r} is the name of a method of module groups; '
                                         'register it under another name: module_register(group)(func, "name")')
+            # the class is registered as `name + Group` (so that `group.name` finds it by LazyLLM's
+            # suffix rule) and then named after the function, as in LazyLLM: <Module type=name>
             class_name = func_name + group._name.capitalize()
             attrs = {fname: staticmethod(obj), '_lazyplug_origin': _origin_of(obj), '__doc__': obj.__doc__,
                      '__module__': getattr(obj, '__module__', __name__), '__qualname__': class_name}
-
-            types.new_class(class_name, (group._base,), exec_body=lambda ns: ns.update(attrs))
+            made = types.new_class(class_name, (group._base,), exec_body=lambda ns: ns.update(attrs))
+            made.__name__ = func_name
             return obj
 
         return decorator
@@ -382,6 +386,20 @@ class Register:
 
 
 module_register = Register(_RegistryModuleBase, ['forward'])
+
+
+def _registration_group(path: str, what: str) -> ModuleGroup:
+    """The group ``path`` names for registering ``what``: its top-level group must exist (made with
+    ``new_group`` or declared by an entry point); the sub-groups below it are made as needed."""
+    top = path.split('.', 1)[0]
+    if lookup_group(top) is None:
+        known = sorted(set(_groups) | set(_entry_groups()))
+        raise UnknownGroupError(
+            f'cannot register {what} in lazyplug.{path}: there is no module group {top!r}; make it first with '
+            f'lazyplug.module_register.new_group({top!r}) (groups: {", ".join(known) or "none"})')
+    group = _group(path, create=True)
+    assert group is not None
+    return group
 
 
 # -- entry points -------------------------------------------------------------------------------

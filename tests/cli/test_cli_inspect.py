@@ -56,8 +56,8 @@ def test_plugins_says_what_each_distribution_adds_and_why_a_part_failed(run):
         ['entry point', 'brokengroup: failed (RuntimeError: demo module group is broken on purpose)']]
     assert found['lazyplug-demo-phases 1.0.0'] == [['hook plugin', 'demo_phases: collect_tasks, run_phase, run_task, '
                                                                    'update']]
-    assert found['lazyplug-demo-modules 1.0.0'] == [['module group', 'demo: shoutDemo, Trainer, Doubler, reverseDemo'],
-                                                    ['module group', 'demo.text: stripText']]
+    assert found['lazyplug-demo-modules 1.0.0'] == [['module group', 'demo: shout, Trainer, Doubler, reverse'],
+                                                    ['module group', 'demo.text: strip']]
     assert dict(own[-4:]) == {'launchers': 'local, thread', 'registries': 'memory://, sqlite://',
                               'cache': 'memory, sqlite, file',
                               'commands': 'plugins, modules, tree, update, eval, call, ps, stop, logs'}
@@ -81,8 +81,8 @@ def test_plugins_json_names_each_distribution_and_what_it_adds(run):
     assert [(e['name'], e['status']) for e in broken['module_entry_points']] == [('brokengroup', 'failed')]
     modules = found['lazyplug-demo-modules']
     assert modules['module_groups'] == [
-        {'group': 'demo', 'modules': ['shoutDemo', 'Trainer', 'Doubler', 'reverseDemo']},
-        {'group': 'demo.text', 'modules': ['stripText']}]
+        {'group': 'demo', 'modules': ['shout', 'Trainer', 'Doubler', 'reverse']},
+        {'group': 'demo.text', 'modules': ['strip']}]
     assert {e['name'] for e in modules['module_entry_points']} == {'demo', 'demo.reverse', 'demo.Doubler'}
     assert found['lazyplug-demo-phases']['hook_plugins'][0]['hooks'] == [
         'lazyplug_collect_tasks', 'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_update']
@@ -200,13 +200,15 @@ def test_modules_lists_a_group_with_where_each_module_comes_from(run):
     out = result.stdout
     assert out.startswith('demo\n')
     assert 'entry point demo = lazyplug_demo_modules.group from lazyplug-demo-modules 1.0.0 (loaded)' in out
-    assert 'shoutDemo' in out and 'lazyplug_demo_modules.group.shout (distribution lazyplug-demo-modules' in out
-    assert '  demo.text\n' in out and 'stripText' in out
+    assert '  shout ' in out and 'lazyplug_demo_modules.group.shout (distribution lazyplug-demo-modules' in out
+    assert '  demo.text\n' in out and '  strip ' in out
 
 
 def test_modules_lists_user_code_when_asked_to_import_it(run, app_dir):
     (app_dir / 'mine.py').write_text(textwrap.dedent('''
         import lazyplug
+
+        lazyplug.module_register.new_group('mygroup')
 
         @lazyplug.module_register('mygroup')
         def greet(name):
@@ -216,7 +218,7 @@ def test_modules_lists_user_code_when_asked_to_import_it(run, app_dir):
     assert result.returncode == 0, result.stderr
     [group] = json.loads(result.stdout)
     [module] = group['modules']
-    assert (group['group'], module['name'], module['distribution']) == ('mygroup', 'greetMygroup', None)
+    assert (group['group'], module['name'], module['distribution']) == ('mygroup', 'greet', None)
     assert module['file'] == str(app_dir / 'mine.py')
 
 

@@ -57,6 +57,6 @@ def test_the_lazyplug_command_lists_the_plugin_and_the_group():
     command = str(Path(sys.executable).with_name('lazyplug'))
     plugins = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=120)
     assert re.search(r'^lazyplug-template 0\.1\.0\n  hook plugin +template_timing: run_phase\n'
-                     r'  module group +template: shoutTemplate, Glossary$', plugins.stdout, re.M), plugins.stdout
+                     r'  module group +template: shout, Glossary$', plugins.stdout, re.M), plugins.stdout
     modules = subprocess.run([command, 'modules', 'template'], capture_output=True, text=True, timeout=120)
     assert 'Glossary' in modules.stdout and 'lazyplug_template.modules.shout' in modules.stdout, modules.stdout

@@ -11,18 +11,20 @@ from ..errors import FlowError
 from ..reprs import make_repr
 from ..values import arguments, kwargs, package
 from .binding import Bind
+from .items import as_read, item_repr, plain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['FlowBase', 'invoke', 'item_repr']
+__all__ = ['FlowBase', 'invoke', 'item_repr', 'unbound']
 
-_FUNCTION_TYPES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-                   types.BuiltinMethodType)
 _NO_ARG: Any = object()  # "called without arguments"
 _SPREAD = frozenset({package, kwargs, arguments})  # the values the invocation rule spreads
 _building = threading.local()  # the flows whose with-block is open in this thread, innermost last
+# LazyLLM compatibility mode (lazyplug.compat) turns this on: `with flow() as outer.name:` also
+# binds `name` in the namespace of the with-statement, as LazyLLM does at module level
+_names_to_caller = False
 
 
 def _open_flows() -> list[FlowBase]:
@@ -52,12 +54,11 @@ def invoke(item: Callable[..., Any], value: Any, kw: dict[str, Any]) -> Any:
     return item(value, **kw)
 
 
-def item_repr(item: Any) -> str:
-    """How a flow draws one of its items: modules and flows by their own repr, functions by name."""
-    if isinstance(item, _FUNCTION_TYPES):
-        name = getattr(item, '__name__', '?')
-        return make_repr('Function', type(item).__name__, name='lambda' if name == '<lambda>' else name)
-    return repr(item)
+def unbound(item: Any) -> Any:
+    """What ``item`` is once its binds are taken off: ``unbound(bind(f, 1)) is f``."""
+    while type(item) is Bind:
+        item = item.func
+    return item
 
 
 def _describe(item: Any) -> str:
@@ -80,7 +81,8 @@ class FlowBase:
     Subclasses implement ``_run(value, kw)``.
     """
 
-    def __init__(self, *items: Any, post_action: Callable[..., Any] | None = None, **named_items: Any) -> None:
+    def __init__(self, *items: Any, post_action: Callable[..., Any] | None = None, auto_capture: bool = False,
+                 **named_items: Any) -> None:
         if items and named_items:
             raise FlowError(f'{type(self).__name__} takes items either positionally or by name, not both '
                             f'(got {len(items)} positional and names {sorted(named_items)})')
@@ -92,6 +94,12 @@ class FlowBase:
         d['_name_index'] = {}
         d['_capturing'] = False
         d['_enclosing'] = None
+        d['_father'] = None  # the flow this one is an item of (the latest, if several)
+        d['_auto_capture'] = bool(auto_capture)
+        # the with-statement's frame and the names it had, kept during the block only and only when
+        # auto_capture or the compatibility mode's name binding needs them
+        d['_with_frame'] = None
+        d['_frame_names'] = None
         d['_post_action'] = post_action() if isinstance(post_action, type) else post_action
         d['_shape'] = None  # how _post_process reshapes the output (parallel's .sum, .asdict...)
         d['_referenced'] = False  # whether binds refer to this flow's input or outputs
@@ -107,6 +115,7 @@ class FlowBase:
         if not callable(item):
             where = f'item {name!r}' if name else f'item {len(self._items)}'
             raise FlowError(f'{where} of {type(self).__name__} is not callable: {item!r}')
+        item = plain(item)
         if name is not None:
             if hasattr(type(self), name):
                 raise FlowError(f'{name!r} is the name of an attribute of {type(self).__name__}; '
@@ -119,6 +128,13 @@ class FlowBase:
                 item.name = name  # an unnamed module takes the name it is given in the flow
         if type(item) is Bind and item._replace_items(self, self._items):
             self._mark_referenced()  # an earlier item's output is bound: record outputs
+        inner = unbound(item)
+        if isinstance(inner, FlowBase):
+            inner.__dict__['_father'] = self
+            if name is not None and _names_to_caller and self._with_frame is not None:
+                # LazyLLM compatibility: `with pipeline() as p1.p2:` makes `p2` a name of the
+                # with-statement's namespace (at module level, where that namespace can be written)
+                self._with_frame.f_locals.setdefault(name, item)
         self._items.append(item)
 
     def _mark_referenced(self) -> None:
@@ -128,6 +144,7 @@ class FlowBase:
 
     def _index_of(self, item: Any) -> int:
         """The position of an item given by name or as the item itself."""
+        item = plain(item)
         if isinstance(item, str):
             found: int | None = self._name_index.get(item)
             if found is not None:
@@ -148,6 +165,19 @@ class FlowBase:
         """The items, in order (a copy)."""
         return list(self._items)
 
+    @property
+    def is_root(self) -> bool:
+        """Whether this flow is not an item of another flow."""
+        return self._father is None
+
+    @property
+    def ancestor(self) -> FlowBase:
+        """The outermost flow this one is nested in (itself when it is a root)."""
+        flow = self
+        while flow._father is not None:
+            flow = flow._father
+        return flow
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -167,32 +197,51 @@ class FlowBase:
             names = self.__dict__.get('_item_names', [])
             raise AttributeError(f'{type(self).__name__} has no attribute or item {name!r}'
                                  + (f' (items: {", ".join(names)})' if names else ''))
-        return self._items[index]
+        return as_read(self._items[index])
 
     # -- with-blocks ---------------------------------------------------------------------------
-    def __enter__(self) -> FlowBase:
+    def __enter__(self, _frame: types.FrameType | None = None) -> FlowBase:
         if self._items:
             raise FlowError(f'a with-block needs a {type(self).__name__} built with no items; '
                             f'this one has {len(self._items)}')
         stack = _open_flows()
-        self.__dict__['_enclosing'] = stack[-1] if stack else None
+        d = self.__dict__
+        d['_enclosing'] = stack[-1] if stack else None
         stack.append(self)
-        self.__dict__['_capturing'] = True
+        d['_capturing'] = True
+        if self._auto_capture or _names_to_caller:
+            frame = d['_with_frame'] = _frame or sys._getframe(1)
+            if self._auto_capture:
+                d['_frame_names'] = set(frame.f_locals)
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, _frame: types.FrameType | None = None) -> None:
         stack = _open_flows()
         if stack and stack[-1] is self:
             stack.pop()
-        self.__dict__['_capturing'] = False
-        outer = self.__dict__.pop('_enclosing', None)
-        self.__dict__['_enclosing'] = None
+        d = self.__dict__
+        frame, names = d['_with_frame'], d['_frame_names']
+        d['_with_frame'] = d['_frame_names'] = None  # the frame is not kept past the block
+        try:
+            if exc_type is None and names is not None:
+                self._capture_new_names(frame, names)
+        finally:
+            d['_capturing'] = False
+        outer = d.pop('_enclosing', None)
+        d['_enclosing'] = None
         if exc_type is None:
-            if outer is not None and not any(item is self for item in outer._items):
-                name = _variable_naming(self, sys._getframe(1))
-                if name is not None:
-                    outer._add_item(name, self)  # `with pipeline() as inner:` inside an outer block
+            if outer is not None and not any(unbound(item) is self for item in outer._items):
+                named = _variable_naming(self, _frame or sys._getframe(1))
+                if named is not None:
+                    outer._add_item(*named)  # `with pipeline() as inner:` inside an outer block
             self._post_init()
+
+    def _capture_new_names(self, frame: types.FrameType, before: set[str]) -> None:
+        """``auto_capture``: the names the with-block bound, in the order it bound them, become items."""
+        for name, value in list(frame.f_locals.items()):
+            if name not in before and not name.startswith('_') and name not in self._name_index \
+                    and unbound(value) is not self:
+                self._add_item(name, value)
 
     def _post_init(self) -> None:
         """Called when the flow's with-block closes; subclasses finish their set-up here."""
@@ -220,8 +269,12 @@ class FlowBase:
 
     # -- traversal -----------------------------------------------------------------------------
     def for_each(self, filter: Callable[[Any], bool], action: Callable[[Any], Any]) -> None:  # noqa: A002
-        """Call ``action`` on every non-flow item, in nested flows too, for which ``filter`` is true."""
+        """Call ``action`` on every non-flow item, in nested flows too, for which ``filter`` is true.
+
+        Function items are handed over as they read back from the flow (``FunctionItem``).
+        """
         for item in self._walk():
+            item = as_read(item)
             if filter(item):
                 action(item)
 
@@ -243,18 +296,21 @@ class FlowBase:
                 yield item
 
     def __repr__(self) -> str:
-        return make_repr('Flow', type(self).__name__, subs=[item_repr(i) for i in self._items],
-                         items=self._item_names)
+        subs = [item_repr(i) for i in self._items]
+        if self._post_action is not None:
+            subs.append(make_repr('Flow', 'PostAction', subs=[item_repr(self._post_action)]))
+        return make_repr('Flow', type(self).__name__, subs=subs, items=self._item_names)
 
 
 
 _END: Any = object()
 
 
-def _variable_naming(obj: object, frame: types.FrameType | None) -> str | None:
+def _variable_naming(flow: FlowBase, frame: types.FrameType | None) -> tuple[str, Any] | None:
+    """The name the with-statement gave ``flow`` and what it holds (the flow, or a bind of it)."""
     if frame is None:
         return None
     for name, value in frame.f_locals.items():
-        if value is obj and not name.startswith('_'):
-            return name
+        if not name.startswith('_') and unbound(value) is flow:
+            return name, value
     return None

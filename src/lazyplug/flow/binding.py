@@ -13,11 +13,14 @@ from flows nested at any depth inside that pipeline, during its call.
 from __future__ import annotations
 
 import contextvars
+import sys
 
 from ..errors import FlowError
+from .items import item_repr, plain
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import types
     from typing import Any
 
     from .base import FlowBase
@@ -114,13 +117,20 @@ class Ref:
 
 
 _UNSET: Any = object()
+_OWN = frozenset({'_func', '_args', '_bound_args', '_plain_args', '_kw'})
 
 
 class Bind:
-    """A callable with some arguments fixed; see the module's documentation."""
+    """A callable with some arguments fixed; see the module's documentation.
+
+    Other attributes are read from and written to the bound callable, and a bound flow opens a
+    with-block as the flow does (``with parallel().bind(p.input, _0) as p.sub:`` adds the bind to
+    ``p`` and items to the parallel).
+    """
 
     def __init__(self, func: Any = _UNSET, /, *args: Any, **kw: Any) -> None:
-        self._func = func() if isinstance(func, type) else func  # a class is instantiated, as in flows
+        # a class is instantiated, as in flows; a function read back from a flow stands for itself
+        self._func = func() if isinstance(func, type) else plain(func)
         self._args = args
         self._kw = kw
 
@@ -151,6 +161,7 @@ class Bind:
 
         def swap(value: Any) -> Any:
             nonlocal changed
+            value = plain(value)
             if any(value is item for item in items):
                 changed = True
                 return Ref(flow, ('output', value))
@@ -183,18 +194,27 @@ class Bind:
         return self._func(*args, **kw)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith('__') or name in ('_func', '_bound_args', '_plain_args', '_kw'):
+        if name.startswith('__') or name in _OWN:
             raise AttributeError(name)
         return getattr(self._func, name)
 
-    def __enter__(self) -> Any:
-        return self._func.__enter__()
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._func, name, value)
 
-    def __exit__(self, *exc: Any) -> Any:
-        return self._func.__exit__(*exc)
+    def __enter__(self, _frame: types.FrameType | None = None) -> Bind:
+        enter = getattr(self._func, '__enter__', None)
+        if enter is None:
+            raise FlowError(f'a with-block needs a bound flow; this bind holds {self._func!r}')
+        enter(_frame=_frame or sys._getframe(1))
+        return self  # what `as` names is the bind: the flow is added with its arguments
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, _frame: types.FrameType | None = None) -> Any:
+        return self._func.__exit__(exc_type, exc, tb, _frame=_frame or sys._getframe(1))
 
     def __repr__(self) -> str:
-        from .base import item_repr
         bound = [repr(a) for a in self._args] + [f'{k}={v!r}' for k, v in self._kw.items()]
         head = item_repr(self._func) if self._func is not _UNSET else '<unbound>'
         first, sep, rest = head.partition('\n')

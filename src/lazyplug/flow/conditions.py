@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 from ..errors import FlowError
 from ..values import package
 from .base import FlowBase, _annotate, invoke
@@ -64,8 +67,8 @@ class Switch(FlowBase):
         self._add_item(None, branch)
         self.conds.append(cond)
 
-    def __enter__(self) -> Switch:
-        super().__enter__()
+    def __enter__(self, _frame: types.FrameType | None = None) -> Switch:
+        super().__enter__(_frame or sys._getframe(1))
         self.__dict__['_capturing'] = False  # cases are added with sw.case, not by assignment
         return self
 
@@ -79,7 +82,7 @@ class Switch(FlowBase):
             exp, rest = value[0], value[1:]
             branch_input = rest[0] if len(rest) == 1 else package(rest)
         if self._conversion is not None:
-            exp = self._conversion(exp)
+            exp = self._conversion(*exp) if type(exp) is package else self._conversion(exp)
         for index, cond in enumerate(self.conds):
             try:
                 matched = _matches(cond, exp)
@@ -117,12 +120,16 @@ class IFS(FlowBase):
         super().__init__(post_action=post_action)
         if not isinstance(cond, bool) and not callable(cond):
             raise FlowError(f'the condition of ifs must be a bool or callable, not {cond!r}')
+        # the condition is the first item, as in LazyLLM (a module condition is a submodule too);
+        # the items have no names
         if callable(cond):
-            self._add_item('cond', cond)  # an item, so that a module condition is a submodule too
-        self.__dict__['_cond'] = cond
+            self._add_item(None, cond)
+        else:
+            self._items.append(cond)
+        self.__dict__['_cond'] = self._items[0]
         self.__dict__['_cond_takes_input'] = callable(cond) and _takes_arguments(cond)
-        self._add_item('tpath', tpath)
-        self._add_item('fpath', fpath)
+        self._add_item(None, tpath)
+        self._add_item(None, fpath)
 
     def _run(self, value: Any, kw: dict[str, Any]) -> Any:
         cond = self._cond
@@ -134,8 +141,7 @@ class IFS(FlowBase):
             except Exception as exc:
                 _annotate(exc, f'in the condition of ifs: {cond!r}')
                 raise
-        branch = self.tpath if holds else self.fpath
-        return invoke(branch, value, kw)
+        return invoke(self._items[1] if holds else self._items[2], value, kw)
 
 
 def _takes_arguments(func: Callable[..., Any]) -> bool:

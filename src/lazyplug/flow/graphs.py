@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from ..errors import GraphError
+from ..reprs import make_repr
 from ..values import arguments, kwargs, package
 from . import _pool
 from .base import FlowBase, invoke
@@ -14,9 +15,36 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ['Graph', 'graph']
+__all__ = ['Graph', 'Node', 'graph']
 
 START, END = '__start__', '__end__'
+_CONSTANT = '<constant '  # how a node's inputs name a constant edge: '<constant 0>' (never a node's name)
+
+
+def _identity(*values: Any) -> Any:
+    """The end node's function (LazyLLM's ``Identity``): one input as it is, several as a package."""
+    return values[0] if len(values) == 1 else package(values)
+
+
+class Node:
+    """A node of a graph: ``func`` (None for the start node), ``name``, ``arg_names`` (keyword names
+    of its inputs, or None), ``inputs`` (source name -> formatter, in the order the edges were
+    added) and ``outputs`` (the nodes its result goes to)."""
+
+    __slots__ = ('arg_names', 'func', 'inputs', 'name', 'outputs')
+
+    def __init__(self, func: Callable[..., Any] | None, name: str, arg_names: list[str] | None = None) -> None:
+        self.func = func
+        self.name = name
+        self.arg_names = list(arg_names) if arg_names else None
+        self.inputs: dict[str, Callable[[Any], Any] | None] = {}
+        self.outputs: list[Node] = []
+
+    def __repr__(self) -> str:
+        return make_repr('Flow', 'Node', name=self.name)
+
+
+_Node = Node  # inside Graph, `Node` is the class attribute that LazyLLM code reads as graph.Node
 
 
 class _UpstreamError(Exception):
@@ -26,65 +54,94 @@ class _UpstreamError(Exception):
 class Graph(FlowBase):
     """Nodes (the named items) joined by edges from ``start_node`` to ``end_node``.
 
-    ``g.add_edge(src, dst, formatter=None)`` (names or lists of names) sends ``src``'s output,
-    through ``formatter`` if given, to ``dst``; ``g.add_const_edge(value, dst)`` sends a constant.
-    A node with one input gets it as its argument; several inputs arrive as positional arguments
-    in edge order (or as keyword arguments named by ``set_node_arg_name``). The start node holds
+    ``g.add_edge(src, dst, formatter=None)`` (names, ``Node`` objects, or lists of them) sends
+    ``src``'s output, through ``formatter`` if given, to ``dst``; ``g.add_const_edge(value, dst)``
+    gives ``dst`` a constant input. A node with one input gets it as its argument; several inputs
+    arrive as positional arguments in the order their edges were added, or as keyword arguments
+    named by ``set_node_arg_name``. A node without inputs is called with none. The start node holds
     the call's input; the graph returns what reaches the end node. Nodes run as soon as their
-    inputs are ready, concurrently on the shared thread pool.
+    inputs are ready, concurrently on the shared thread pool. ``g._nodes`` maps names to ``Node``s.
     """
 
-    start_node = START
-    end_node = END
+    Node = Node
     start_node_name = START
     end_node_name = END
+    _nodes: dict[str, _Node]
+    _constants: list[Any]
 
-    def __init__(self, post_action: Callable[..., Any] | None = None, **nodes: Any) -> None:
-        super().__init__(post_action=post_action, **nodes)
+    def __init__(self, post_action: Callable[..., Any] | None = None, auto_capture: bool = False,
+                 **nodes: Any) -> None:
         d = self.__dict__
-        d['_in_edges'] = {}  # dst -> [(src, formatter)], in the order they were added
-        d['_constants'] = {}  # dst -> [value]
-        d['_arg_names'] = {}  # node -> keyword names of its inputs
+        d['_nodes'] = {START: _Node(None, START), END: _Node(_identity, END)}
+        d['_constants'] = []
+        super().__init__(post_action=post_action, auto_capture=auto_capture, **nodes)
 
-    def _node_name(self, node: Any) -> str:
-        if isinstance(node, str):
-            if node in (START, END) or node in self._name_index:
-                return node
-            raise GraphError(f'graph has no node {node!r} (nodes: {", ".join(self._item_names) or "none"})')
-        index = self._index_of(node)
-        name: str | None = next((n for n, i in self._name_index.items() if i == index), None)
+    def _add_item(self, name: str | None, item: Any) -> None:
         if name is None:
-            raise GraphError('graph nodes must be named items')
-        return name
+            raise GraphError('graph nodes must be named: graph(name=f), or g.name = f in a with-block')
+        if name in (START, END):
+            raise GraphError(f'{name!r} is the name of a node every graph has; name the node otherwise')
+        super()._add_item(name, item)
+        self._nodes[name] = _Node(self._items[-1], name)
 
-    def add_edge(self, src: Any, dst: Any, formatter: Callable[[Any], Any] | None = None) -> None:
-        """Send the output of ``src`` (a node or a list of nodes) to ``dst`` (likewise)."""
-        for s in src if isinstance(src, (list, tuple)) else [src]:
-            for t in dst if isinstance(dst, (list, tuple)) else [dst]:
-                source, target = self._node_name(s), self._node_name(t)
-                if source == END or target == START:
+    @property
+    def start_node(self) -> _Node:
+        """The node that holds the graph's input."""
+        return self._nodes[START]
+
+    @property
+    def end_node(self) -> _Node:
+        """The node whose input is the graph's output."""
+        return self._nodes[END]
+
+    def _node(self, node: Any) -> _Node:
+        if isinstance(node, _Node):
+            if self._nodes.get(node.name) is not node:
+                raise GraphError(f'{node!r} is not a node of this graph')
+            return node
+        found = self._nodes.get(node) if isinstance(node, str) else None
+        if found is None:
+            names = [n for n in self._nodes if n not in (START, END)]
+            raise GraphError(f'graph has no node {node!r} (nodes: {", ".join(names) or "none"}; '
+                             f'and {START!r}, {END!r})')
+        return found
+
+    def add_edge(self, from_node: Any, to_node: Any, formatter: Callable[[Any], Any] | None = None) -> None:
+        """Send the output of ``from_node`` (a node or a list of nodes) to ``to_node`` (likewise)."""
+        for s in from_node if isinstance(from_node, (list, tuple)) else [from_node]:
+            for t in to_node if isinstance(to_node, (list, tuple)) else [to_node]:
+                source, target = self._node(s), self._node(t)
+                if source.name == END or target.name == START:
                     raise GraphError(f'an edge cannot leave {END!r} or enter {START!r}')
-                edges = self._in_edges.setdefault(target, [])
-                if any(existing == source for existing, _ in edges):
-                    raise GraphError(f'the edge {source!r} -> {target!r} exists already')
-                edges.append((source, formatter))
+                if source.name in target.inputs:
+                    raise GraphError(f'the edge {source.name!r} -> {target.name!r} exists already')
+                if formatter is not None and not callable(formatter):
+                    raise GraphError(f'the formatter of an edge must be callable, not {formatter!r}')
+                target.inputs[source.name] = formatter
+                source.outputs.append(target)
 
-    def add_const_edge(self, constant: Any, dst: Any) -> None:
-        """Give ``dst`` the input ``constant`` on every call."""
-        self._constants.setdefault(self._node_name(dst), []).append(constant)
+    def add_const_edge(self, constant: Any, to_node: Any) -> None:
+        """Give ``to_node`` (a node or a list of nodes) the input ``constant`` on every call."""
+        for t in to_node if isinstance(to_node, (list, tuple)) else [to_node]:
+            target = self._node(t)
+            if target.name == START:
+                raise GraphError(f'a constant edge cannot enter {START!r}')
+            target.inputs[f'{_CONSTANT}{len(self._constants)}>'] = None
+            self._constants.append(constant)
 
     def set_node_arg_name(self, arg_names: list[list[str] | None]) -> None:
-        """Name the inputs of each node (one list per node, in item order) to pass them as keywords."""
-        if len(arg_names) != len(self._items):
-            raise GraphError(f'set_node_arg_name needs one entry per node ({len(self._items)}), '
-                             f'got {len(arg_names)}')
-        for name, names in zip(self._item_names, arg_names, strict=True):
-            if names:
-                self._arg_names[name] = list(names)
+        """Name the inputs of the nodes (one entry per node, in item order; None keeps positions):
+        a node with names gets its inputs as keyword arguments. One input that is a list or tuple
+        is spread over the names."""
+        if len(arg_names) > len(self._items):
+            raise GraphError(f'set_node_arg_name got {len(arg_names)} entries for {len(self._items)} nodes '
+                             f'({", ".join(self._item_names)})')
+        for name, names in zip(self._item_names, arg_names, strict=False):
+            self._nodes[name].arg_names = list(names) if names else None
 
-    def topological_sort(self) -> list[str]:
+    def topological_sort(self) -> list[_Node]:
         """The nodes that take part in some edge, each after all its inputs; a cycle is an error."""
-        shape = (sum(map(len, self._in_edges.values())), sum(map(len, self._constants.values())))
+        shape = (sum(len(n.outputs) for n in self._nodes.values()), len(self._constants))
         cached = self.__dict__.get('_order')
         if cached is not None and cached[0] == shape:
             return list(cached[1])  # edges are only ever added: their counts say whether it changed
@@ -92,77 +149,95 @@ class Graph(FlowBase):
         self.__dict__['_order'] = (shape, order)
         return list(order)
 
-    def _sort(self) -> list[str]:
-        nodes = {START} | set(self._in_edges) | set(self._constants)
-        for edges in self._in_edges.values():
-            nodes.update(src for src, _ in edges)
-        waiting = {n: len(self._in_edges.get(n, ())) for n in nodes}
-        users: dict[str, list[str]] = {}
-        for dst, edges in self._in_edges.items():
-            for src, _ in edges:
-                users.setdefault(src, []).append(dst)
-        ready = [n for n in [START, *self._item_names, END] if n in nodes and not waiting[n]]
-        order: list[str] = []
-        while ready:
-            node = ready.pop(0)
+    def _sort(self) -> list[_Node]:
+        nodes = [self._nodes[n] for n in (*self._item_names, START, END)]
+        waiting = {n.name: sum(1 for key in n.inputs if not key.startswith(_CONSTANT)) for n in nodes}
+        ready = [n for n in nodes if not waiting[n.name]]
+        order: list[_Node] = []
+        for node in ready:  # the list grows as nodes become ready (Kahn's algorithm)
             order.append(node)
-            for user in users.get(node, ()):
-                waiting[user] -= 1
-                if not waiting[user]:
+            for user in node.outputs:
+                waiting[user.name] -= 1
+                if not waiting[user.name]:
                     ready.append(user)
         if len(order) != len(nodes):
-            stuck = sorted(n for n in nodes if waiting[n])
+            stuck = sorted(name for name, count in waiting.items() if count)
             raise GraphError(f'Graph has a cycle through {", ".join(stuck)}')
-        return order
+        return [n for n in order if n.inputs or n.outputs]
 
     def _run(self, value: Any, kw: dict[str, Any]) -> Any:
         order = self.topological_sort()
-        if END not in order:
+        if self.end_node not in order:
             raise GraphError(f'nothing reaches {END!r}: add an edge to g.end_node')
-        for node in order:
-            if node != START and not self._in_edges.get(node) and not self._constants.get(node):
-                raise GraphError(f'graph node {node!r} has no input')
         no_input = type(value) is package and not value
         start = (kwargs(kw) if no_input else arguments(value, kw)) if kw else value
         results: dict[str, Any] = {START: start}
-        done = {node: threading.Event() for node in order}
+        done = {node.name: threading.Event() for node in order}
         done[START].set()
-        calls = [_bind_node(self, node, results, done) for node in order[1:]]
+        running = [node for node in order if node.name != START]
+        calls = [_bind_node(self, node, results, done) for node in running]
         _, errors = _pool.run_all(calls)
-        for node, exc in zip(order[1:], errors, strict=True):
+        for node, exc in zip(running, errors, strict=True):
             if exc is not None and not isinstance(exc, _UpstreamError):
-                if node != END:
-                    self._fail(exc, self._name_index[node])
+                if node.name != END:
+                    self._fail(exc, self._name_index[node.name])
                 raise exc
         return results[END]
 
-    def _node_input(self, node: str, results: dict[str, Any]) -> Any:
-        inputs = [fmt(results[src]) if fmt is not None else results[src] for src, fmt in self._in_edges.get(node, ())]
-        inputs.extend(self._constants.get(node, ()))
-        names = self._arg_names.get(node)
-        if names:
-            if len(names) != len(inputs):
-                raise GraphError(f'node {node!r} has {len(inputs)} inputs but {len(names)} argument names')
-            return kwargs(zip(names, inputs, strict=True))
-        if len(inputs) == 1:
-            return inputs[0]
-        merged = arguments()
-        for part in inputs:
-            merged.append(part)
-        return merged
+    def _node_input(self, node: _Node, results: dict[str, Any]) -> Any:
+        """What ``node`` is called with: its inputs merged, then named by its argument names."""
+        values = [self._input(key, formatter, results) for key, formatter in node.inputs.items()]
+        if len(values) == 1:
+            value = values[0]
+        else:
+            value = arguments()
+            for part in values:
+                value.append(part)
+        if not node.arg_names:
+            return value
+        kw = dict(value.kw) if type(value) is arguments else {}
+        if type(value) is arguments:
+            value = value.args
+        parts = value if isinstance(value, (list, tuple)) else [value]
+        if len(parts) > len(node.arg_names):
+            raise GraphError(f'node {node.name!r} has {len(parts)} inputs but {len(node.arg_names)} argument names '
+                             f'({", ".join(node.arg_names)})')
+        for name, part in zip(node.arg_names, parts, strict=False):
+            if name in kw:
+                raise GraphError(f'node {node.name!r} gets keyword argument {name!r} twice')
+            kw[name] = part
+        return kwargs(kw)
+
+    def _input(self, key: str, formatter: Callable[[Any], Any] | None, results: dict[str, Any]) -> Any:
+        if key.startswith(_CONSTANT):
+            return self._constants[int(key[len(_CONSTANT):-1])]
+        value = results[key]
+        if formatter is None:
+            return value
+        if type(value) is arguments:
+            if bool(value.args) == bool(value.kw):
+                raise GraphError(f'the formatter of the edge from {key!r} takes positional or keyword '
+                                 'arguments, not both')
+            value = value.args or value.kw
+        return formatter(value)
 
 
-def _bind_node(g: Graph, node: str, results: dict[str, Any], done: dict[str, threading.Event]) -> Callable[[], None]:
+def _bind_node(g: Graph, node: _Node, results: dict[str, Any], done: dict[str, threading.Event]) -> Callable[[], None]:
     def run() -> None:
         try:
-            for src, _ in g._in_edges.get(node, ()):
-                done[src].wait()
-                if src not in results:
-                    raise _UpstreamError(src)
+            for source in node.inputs:
+                if not source.startswith(_CONSTANT):
+                    done[source].wait()
+                    if source not in results:
+                        raise _UpstreamError(source)
             value = g._node_input(node, results)
-            results[node] = value if node == END else invoke(g._items[g._name_index[node]], value, {})
+            if node.name == END:  # the graph's output: one input as it is, several as a package
+                results[END] = value.args if type(value) is arguments and not value.kw else value
+            else:
+                assert node.func is not None
+                results[node.name] = invoke(node.func, value, {})
         finally:
-            done[node].set()
+            done[node.name].set()
     return run
 
 

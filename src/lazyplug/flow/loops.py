@@ -30,12 +30,13 @@ class Loop(Pipeline):
 
     def __init__(self, *items: Any, stop_condition: Callable[..., Any] | None = None, count: int = sys.maxsize,
                  judge_on_full_input: bool = True, on_limit: Callable[[Any, int, int], Any] | None = None,
-                 post_action: Callable[..., Any] | None = None, **named_items: Any) -> None:
+                 post_action: Callable[..., Any] | None = None, auto_capture: bool = False,
+                 **named_items: Any) -> None:
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise FlowError(f'loop count must be a whole number of at least 1, not {count!r}')
         if stop_condition is None and count == sys.maxsize:
             raise FlowError('this loop would never end: give it a stop_condition or a count')
-        super().__init__(*items, post_action=post_action, **named_items)
+        super().__init__(*items, post_action=post_action, auto_capture=auto_capture, **named_items)
         d = self.__dict__
         d['_stop'] = stop_condition
         d['_count'] = count

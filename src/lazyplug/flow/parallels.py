@@ -14,7 +14,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ['Diverter', 'Parallel', 'Warp', 'diverter', 'parallel', 'warp']
+__all__ = ['Diverter', 'Parallel', 'Warp', 'barrier', 'diverter', 'parallel', 'warp']
+
+
+def barrier(*values: Any) -> Any:
+    """Wait until every item of the concurrent parallel flow (or warp, diverter) this runs in has
+    reached a barrier, then return the input unchanged: a flow item that keeps items in step.
+
+    Outside the items of a concurrent flow it waits for nothing. Each item must pass the same
+    number of barriers: once one item has ended, a barrier its siblings wait at raises FlowError.
+    """
+    rendezvous = _pool.current_rendezvous()
+    if rendezvous is not None:
+        rendezvous.wait()
+    return values[0] if len(values) == 1 else package(values)
 
 
 
@@ -32,8 +45,8 @@ class Parallel(FlowBase):
     _scatter = False  # a diverter gives each item its own part of the input
 
     def __init__(self, *items: Any, _concurrent: bool = True, post_action: Callable[..., Any] | None = None,
-                 **named_items: Any) -> None:
-        super().__init__(*items, post_action=post_action, **named_items)
+                 auto_capture: bool = False, **named_items: Any) -> None:
+        super().__init__(*items, post_action=post_action, auto_capture=auto_capture, **named_items)
         self.__dict__['_concurrent'] = _concurrent
 
     @classmethod
@@ -118,7 +131,7 @@ class Parallel(FlowBase):
                     raise
             return self._finish(outputs, selected)
         calls = [partial(invoke, item, part, kw) for item, part in zip(items, inputs, strict=True)]
-        results, errors = _pool.run_all(calls)
+        results, errors = _pool.run_all(calls, barrier=True)
         failed = [i for i, e in enumerate(errors) if e is not None]
         if failed:
             first = errors[failed[0]]
@@ -209,8 +222,9 @@ class Warp(Parallel):
     """
 
     def __init__(self, *items: Any, _concurrent: bool = True, post_action: Callable[..., Any] | None = None,
-                 **named_items: Any) -> None:
-        super().__init__(*items, _concurrent=_concurrent, post_action=post_action, **named_items)
+                 auto_capture: bool = False, **named_items: Any) -> None:
+        super().__init__(*items, _concurrent=_concurrent, post_action=post_action, auto_capture=auto_capture,
+                         **named_items)
         self._wrap_body()
 
     def _post_init(self) -> None:
@@ -223,6 +237,7 @@ class Warp(Parallel):
                 self._item_names, self._items, strict=True)))
             d = self.__dict__
             d['_items'], d['_item_names'], d['_name_index'] = [body], [], {}
+            body.__dict__['_father'] = self
 
     @property
     def asdict(self) -> Parallel:
@@ -236,7 +251,10 @@ class Warp(Parallel):
         parts = list(value) if isinstance(value, (tuple, list)) else [value]
         body = self._items[0]
         calls = [partial(invoke, body, part, kw) for part in parts]
-        results, errors = (_pool.run_all if self._concurrent and len(calls) > 1 else _pool.run_each)(calls)
+        if self._concurrent and len(calls) > 1:
+            results, errors = _pool.run_all(calls, barrier=True)
+        else:
+            results, errors = _pool.run_each(calls)
         for index, exc in enumerate(errors):
             if exc is not None:
                 _annotate(exc, f'in part {index} of the input of Warp: {_describe(body)}')

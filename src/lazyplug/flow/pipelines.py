@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InvalidArgumentError
 from .base import _NO_ARG, _SPREAD, FlowBase, invoke
 from .binding import PipelineRun, Ref, _runs
 
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-__all__ = ['Pipeline', 'pipeline']
+__all__ = ['Pipeline', 'pipeline', 'save_pipeline_result']
 
 _NO_KW: dict[str, Any] = {}
 
@@ -35,9 +36,9 @@ class Pipeline(FlowBase):
             raise
         return arg
 
-    def __init__(self, *items: Any, post_action: Any = None, **named_items: Any) -> None:
+    def __init__(self, *items: Any, post_action: Any = None, auto_capture: bool = False, **named_items: Any) -> None:
         self.__dict__['_plain'] = False  # items are being added
-        super().__init__(*items, post_action=post_action, **named_items)
+        super().__init__(*items, post_action=post_action, auto_capture=auto_capture, **named_items)
         # whether a call may take the inlined loop: not in subclasses that run differently (loop),
         # and not once binds refer to this pipeline (_mark_referenced clears it)
         self.__dict__['_plain'] = type(self)._run is Pipeline._run and post_action is None and not self._referenced
@@ -99,3 +100,24 @@ class Pipeline(FlowBase):
 
 
 pipeline = Pipeline
+
+
+class save_pipeline_result:  # noqa: N801 - LazyLLM's public name
+    """``with save_pipeline_result():``: LazyLLM's switch that lets binds in nested flows read an
+    outer pipeline's input and outputs.
+
+    In lazyplug those references always resolve, from flows nested at any depth, so the block
+    changes nothing; it is accepted so that LazyLLM code runs unchanged. ``flag=False`` does not
+    turn the references off.
+    """
+
+    def __init__(self, flag: bool = True) -> None:
+        if not isinstance(flag, bool):
+            raise InvalidArgumentError(f'save_pipeline_result takes True or False, not {flag!r}')
+        self.flag = flag
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,9 +1,14 @@
 """Launchers: where a ServerModule's service runs.
 
-``local`` (child processes) and ``thread`` (in this process) are built in. Plugins add others
-through ``lazyplug_register_launchers``; each is a :class:`lazyplug.interfaces.Launcher`.
+* ``local`` (child processes) and ``thread`` (in this process) are built in. Plugins add others
+  through ``lazyplug_register_launchers``; each is a :class:`lazyplug.interfaces.Launcher`.
+* ``empty`` is LazyLLM's name for serving on this machine (``launchers.empty(sync=False)``).
+* ``stop_all()`` stops every service this process started.
 """
 
-from .base import BasicDeployment
+from .base import BasicDeployment, stop_all
+from .empty import EmptyLauncher
 
-__all__ = ['BasicDeployment']
+empty = EmptyLauncher
+
+__all__ = ['BasicDeployment', 'EmptyLauncher', 'empty', 'stop_all']

@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ['BasicDeployment', 'Deployment', 'url_host', 'wait_healthy']
+__all__ = ['BasicDeployment', 'Deployment', 'stop_all', 'url_host', 'wait_healthy']
 
 _ANY = frozenset({'0.0.0.0', '::', ''})  # bind addresses meaning every interface
 
@@ -110,14 +110,17 @@ class BasicDeployment:
         return f'<{type(self).__name__} {", ".join(self.urls)} ({state})>'
 
 
-def _stop_all() -> None:
+def stop_all() -> None:
+    """Stop every service this process started and has not stopped (as at exit): LazyLLM's
+    ``launcher.cleanup()``. A ServerModule whose service was stopped this way deploys it anew on
+    its next ``start()``."""
     with _live_lock:
         running = list(_live)
     for deployment in running:
         deployment.stop()
 
 
-atexit.register(_stop_all)
+atexit.register(stop_all)
 
 
 def wait_healthy(url: str, deadline: float, alive: Callable[[], str | None], timeout: float,

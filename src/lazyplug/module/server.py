@@ -4,7 +4,8 @@ A ServerModule's deploy task hands what it serves to its launcher (the ``launche
 setting: ``local`` child processes by default, ``thread`` in this process, others from plugins),
 publishes the URLs in the service registry under the module's id, and from then on calling the
 ServerModule calls the service. ``stop()`` ends the service and removes the entry. A
-ServerModule given ``url=`` (or a ``UrlModule``) calls a service that is already running.
+ServerModule given ``url=`` (or a ``UrlModule``) calls a service that is already running; as in
+LazyLLM, ``ServerModule`` is a ``UrlModule``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ if TYPE_CHECKING:
 __all__ = ['ServerModule', 'UrlModule']
 
 
-def _check_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ('http', 'https') or not parts.hostname or not parts.port:
-        raise InvalidArgumentError(f'{url!r} is not the URL of a lazyplug service; expected http://host:port')
+_CALL_PATH = '/call'  # where ServiceClient.call posts a call (lazyplug.serve.client)
+
+
+def _check_url(url: Any) -> str:
+    """The service's base URL, from itself or from the URL a call is posted to (``sm._url``)."""
+    parts = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if (parts is None or parts.scheme not in ('http', 'https') or not parts.hostname or not parts.port
+            or parts.path not in ('', '/', _CALL_PATH) or parts.query or parts.fragment):
+        raise InvalidArgumentError(f'{url!r} is not the URL of a lazyplug service; expected http://host:port '
+                                   f'or http://host:port{_CALL_PATH}')
     return f'{parts.scheme}://{parts.netloc}'
 
 
@@ -81,7 +88,7 @@ class _ServerModuleImpl(ModuleBase):
 
     # -- deployment ----------------------------------------------------------------------------
     def _get_deploy_tasks(self) -> Any:
-        if self._preset_url or self._deployment is not None:
+        if self._preset_url or (self._deployment is not None and not self._deployment.stopped):
             return None  # a running service is not started twice; restart() stops it first
         return self._deploy
 
@@ -104,6 +111,8 @@ class _ServerModuleImpl(ModuleBase):
         return make_launcher(launcher, user=self._label)
 
     def _deploy(self) -> None:
+        if self._deployment is not None:  # stopped behind this module's back (launchers.stop_all)
+            self._on_stop()
         from ..serve.log import log_path
         from ..serve.process import ServeSpec
         from ..services import ServiceEntry, get_registry
@@ -111,7 +120,8 @@ class _ServerModuleImpl(ModuleBase):
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
                          security_key=self._security_key, name=self._label, max_body=config['max_request_bytes'],
                          pythonpath=self._pythonpath, log_file=log)
-        deployment = self._make_launcher().launch(spec, self._num_replicas)
+        launcher = self._make_launcher()
+        deployment = launcher.launch(spec, self._num_replicas)
         try:
             get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
                                                 self._label, os.getpid(), log=log))
@@ -121,6 +131,11 @@ class _ServerModuleImpl(ModuleBase):
         self._deployment = deployment
         self._urls = list(deployment.urls)
         self._client = None
+        if getattr(launcher, 'sync', False):  # LazyLLM's synchronous launchers: serve until the service ends
+            try:
+                deployment.wait()
+            finally:
+                self._on_stop()
 
     def _on_stop(self) -> None:
         deployment, self._deployment = self._deployment, None
@@ -163,14 +178,61 @@ class _ServerModuleImpl(ModuleBase):
         return state
 
 
-class ServerModule(ModuleBase):
+class UrlModule(ModuleBase):
+    """Call a lazyplug service that is already running: ``UrlModule(url=..., security_key=...)``.
+
+    ``url`` is the service's ``http://host:port`` or the URL calls are posted to (a ServerModule's
+    ``_url``). As in LazyLLM, ``UrlModule(...)`` makes a ``ServerModule`` given ``url=``, and every
+    ServerModule is a UrlModule.
+    """
+
+    _impl: _ServerModuleImpl
+    _stream: bool
+
+    def __new__(cls, *args: Any, **kw: Any) -> UrlModule:
+        return ModuleBase.__new__(ServerModule if cls is UrlModule else cls)
+
+    def __init__(self, url: str | None = None, *, security_key: str | None = None, stream: bool = False,
+                 return_trace: bool = False) -> None:
+        if not url:
+            raise InvalidArgumentError('UrlModule needs the url= of a running service')
+        ServerModule.__init__(self, url=url, security_key=security_key, stream=stream,  # type: ignore[arg-type]
+                              return_trace=return_trace)
+
+    @property
+    def _url(self) -> str | None:
+        """The URL a call is posted to (of the first replica), or None before start()."""
+        return self._impl._urls[0] + _CALL_PATH if self._impl._urls else None
+
+    @property
+    def _urls(self) -> list[str]:
+        """The base URLs (``http://host:port``) of every replica of the running service."""
+        return list(self._impl._urls)
+
+    @property
+    def _security_key(self) -> str | None:
+        return self._impl._security_key
+
+    def _call(self, method_name: str, *args: Any, **kw: Any) -> Any:
+        """Call the method ``method_name`` of the served object, in the server."""
+        return self._impl._service().call_method(method_name, args, kw)
+
+    def forward(self, *args: Any, **kw: Any) -> Any:
+        return self._impl.forward(*args, **kw)
+
+    def __repr__(self) -> str:
+        return make_repr('Module', 'Url', name=self.name, url=self._url, stream=self._stream,
+                         return_trace=self.return_trace)
+
+
+class ServerModule(UrlModule):
     """Serve ``m`` (a module, flow or callable) as a service started in the deploy phase.
 
     ``pre`` transforms the input and ``post`` the output (``post(output)`` or
     ``post(output, input)``), both in the server. ``num_replicas`` servers share the calls.
-    ``security_key`` (``True``: generate one) is required of every caller. ``url`` talks to a
-    service that is already running instead. ``launcher`` is a launcher name or object;
-    ``pythonpath`` (a path or a list) adds places the server process imports from.
+    ``security_key`` (``True``: generate one) is required of every caller. ``url`` (or a string
+    ``m``) talks to a service that is already running instead. ``launcher`` is a launcher name or
+    object; ``pythonpath`` (a path or a list) adds places the server process imports from.
 
     ``id`` is the id the service is published under in the service registry (``lazyplug ps``
     shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
@@ -184,7 +246,11 @@ class ServerModule(ModuleBase):
                  return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
                  url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
                  host: str = '127.0.0.1', id: str | None = None) -> None:  # noqa: A002 - as ModuleBase's
-        super().__init__(return_trace=return_trace)
+        ModuleBase.__init__(self, return_trace=return_trace)
+        if isinstance(m, str):  # a URL, as in LazyLLM's ServerModule(url)
+            if url is not None:
+                raise InvalidArgumentError(f'ServerModule got two URLs, {m!r} and url={url!r}: give one')
+            m, url = None, m
         if (m is None) == (url is None):
             raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
                                        'running service (one of them)')
@@ -215,40 +281,8 @@ class ServerModule(ModuleBase):
                                        url=_check_url(url) if url else None, label=label,
                                        pythonpath=paths, module_id=id)
 
-    @property
-    def _url(self) -> str | None:
-        """The URL of the running service (its first replica), or None before start()."""
-        return self._impl._urls[0] if self._impl._urls else None
-
-    @property
-    def _urls(self) -> list[str]:
-        """The URLs of every replica of the running service."""
-        return list(self._impl._urls)
-
-    @property
-    def _security_key(self) -> str | None:
-        return self._impl._security_key
-
-    def _call(self, method_name: str, *args: Any, **kw: Any) -> Any:
-        """Call the method ``method_name`` of the served object, in the server."""
-        return self._impl._service().call_method(method_name, args, kw)
-
-    def forward(self, *args: Any, **kw: Any) -> Any:
-        return self._impl.forward(*args, **kw)
-
     def __repr__(self) -> str:
         if self._impl._m is None:
-            return make_repr('Module', 'Url', name=self.name, url=self._url, stream=self._stream,
-                             return_trace=self.return_trace)
+            return super().__repr__()
         return make_repr('Module', 'Server', subs=[repr(self._impl._m)], name=self.name,
                          stream=self._stream, return_trace=self.return_trace)
-
-
-class UrlModule:
-    """``UrlModule(url=...)``: a ServerModule calling a service that is already running."""
-
-    def __new__(cls, url: str | None = None, *, security_key: str | None = None, stream: bool = False,  # type: ignore[misc]
-                return_trace: bool = False) -> ServerModule:
-        if not url:
-            raise InvalidArgumentError('UrlModule needs the url= of a running service')
-        return ServerModule(url=url, security_key=security_key, stream=stream, return_trace=return_trace)

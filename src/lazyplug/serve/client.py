@@ -151,7 +151,7 @@ class ServiceClient:
         error = reply.get('error') or {}
         kind, message = error.get('type', 'Error'), error.get('message', '')
         if status == 401:
-            raise AuthenticationError(f'authentication failed at {url}: {message}')
+            raise AuthenticationError(f'Authentication failed at {url}: {message}')
         raise RemoteError(f'{error.get("module") or self.label} at {url} failed ({status}): {kind}: {message}',
                           remote_type=kind, remote_message=message, url=url)
 
