@@ -1,10 +1,11 @@
 """Settings: ``lazyplug.config``.
 
-Each setting has a name, a type, a default and a documentation line; its value comes from the
-environment variable ``LAZYPLUG_<NAME>`` (read the first time the setting is used) or from
-``config.temp(name, value)`` / ``config[name] = value``. Plugins add their own settings with
-``config.add`` when they load. A name not declared yet is passed to the callback set with
-``config.on_unknown_name`` (the plugin host's loads the plugins), then looked up again.
+* Each setting has a name, a type, a default and a documentation line.
+* Its value comes from the environment variable ``LAZYPLUG_<NAME>``, read when the setting is
+  first used, or from ``config.temp(name, value)`` / ``config[name] = value``.
+* Plugins add their own settings with ``config.add`` when they load.
+* A name not declared yet goes to the callback set with ``config.on_unknown_name``, then is
+  looked up again. The plugin host's callback loads the plugins.
 """
 
 from __future__ import annotations

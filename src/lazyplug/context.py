@@ -1,10 +1,12 @@
 """``lazyplug.globals``: the per-request context.
 
-A dict-like store that belongs to the current request (a *session*). It lives in a context
-variable, so that the worker threads of parallel flows, which run in a copy of their caller's
-context, see and share their caller's session; a plain ``threading.Thread`` starts a session of
-its own. ``with globals.session():`` runs a block in a fresh session (a server does this per
-request); ``globals.session(data)`` starts it with ``data``.
+A dict-like store that belongs to the current request (a *session*).
+
+* It lives in a context variable. The worker threads of parallel flows run in a copy of their
+  caller's context: they see and share their caller's session.
+* A plain ``threading.Thread`` starts a session of its own.
+* ``with globals.session():`` runs a block in a fresh session (a server does so per request).
+  ``globals.session(data)`` starts it with ``data``.
 """
 
 from __future__ import annotations

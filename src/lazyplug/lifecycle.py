@@ -1,16 +1,22 @@
 """The lifecycle of ``update()``: plan the tree, then run its tasks phase by phase.
 
-1. **Plan.** An iterative depth-first walk from the root lists the modules in post-order
-   (children before parents, siblings in ``submodules`` order, the root last), each module once
-   by identity; a cycle ends the walk instead of looping. ``recursive=False`` plans the root alone.
-2. **Phases.** For each requested mode (``train``, ``deploy``, ``eval``, always in that order) and
+1. **Plan.** An iterative depth-first walk from the root lists the modules in post-order:
+   children before parents, siblings in ``submodules`` order, the root last.
+
+   * Each module is planned once, by identity. A cycle ends the walk instead of looping.
+   * ``recursive=False`` plans the root alone.
+
+2. **Phases.** For each requested mode (``train``, ``deploy``, ``eval``, always in that order),
    then ``post``, the tasks of every planned module run through the ``lazyplug_run_phase`` and
-   ``lazyplug_run_task`` hooks. With one worker they run one by one in plan order; with more,
-   independent tasks run at once, but a module's deploy never starts before its descendants'
-   deploys have finished, and a module's own tasks keep their order.
-3. **Failure.** A failing task ends the update with :class:`~lazyplug.errors.TaskFailedError`
-   naming the module, the phase and the task; modules whose deploy started in this update are
-   stopped again unless ``keep_on_failure`` was asked.
+   ``lazyplug_run_task`` hooks.
+
+   * With one worker they run one by one, in plan order.
+   * With more, independent tasks run at once. A module's deploy starts after its descendants'
+     deploys have finished, and a module's own tasks keep their order.
+
+3. **Failure.** A failing task ends the update with :class:`~lazyplug.errors.TaskFailedError`,
+   naming the module, the phase and the task. The modules whose deploy started in this update
+   are stopped again, unless ``keep_on_failure`` was asked.
 """
 
 from __future__ import annotations

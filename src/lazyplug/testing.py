@@ -1,10 +1,12 @@
-"""Isolation for tests of lazyplug and of its plugins (the pytest fixtures of
-``lazyplug.pytest_plugin`` are built on these).
+"""Isolation for tests of lazyplug and of its plugins. The fixtures of ``lazyplug.pytest_plugin``
+are built on these context managers:
 
-``isolated_registry()`` and ``isolated_plugins()`` are context managers: what a test registers
-inside them (module groups and modules; hook plugins and settings of the plugin manager) is gone
-when the block ends, and entry points are read afresh inside them. ``forgetting_instances()``
-closes and forgets the service registries and cache stores made inside it.
+* ``isolated_registry()``: module groups and modules registered inside are gone when it ends.
+  Entry points are read afresh inside.
+* ``isolated_plugins()``: hook plugins registered inside are gone when it ends. With
+  ``fresh=True`` the block gets a new plugin manager (:meth:`PluginHost.snapshot`, ``restore``).
+* ``forgetting_instances()``: the service registries and cache stores made inside are closed
+  and forgotten when it ends.
 """
 
 from __future__ import annotations
@@ -107,9 +109,11 @@ class isolated_plugins:  # noqa: N801 - used like a function
 
 
 class forgetting_instances:  # noqa: N801 - used like a function
-    """Close (when they can be) and forget, on exit, the objects made once per process inside the
-    block (``get_registry()``'s registries, ``get_store()``'s stores), so that the next block makes
-    its own from the settings then in force."""
+    """Close (when they can be) and forget, on exit, the objects made once per process inside the block.
+
+    These are ``get_registry()``'s registries and ``get_store()``'s stores. The next block makes
+    its own, from the settings then in force.
+    """
 
     def __enter__(self) -> forgetting_instances:
         self._before = host.instance_keys()

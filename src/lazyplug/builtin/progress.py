@@ -1,16 +1,17 @@
 """Built-in plugin: the progress of ``update()``, phase by phase and task by task.
 
-It is on while the ``progress`` setting is (``LAZYPLUG_PROGRESS=1``; ``lazyplug update`` turns it on
-when standard error is a terminal, or with ``--progress``), and registered only then: an update pays
-nothing for it when it is off. On a terminal it draws a live display (rich): a bar per phase, a
-row per running task, and items done / total for an evaluation; otherwise it writes plain lines
-to standard error: one when a phase starts and ends, one when a task ends, with timings.
+* It is registered only while the ``progress`` setting is on (``LAZYPLUG_PROGRESS=1``, or
+  ``lazyplug update`` on a terminal or with ``--progress``). Off, an update pays nothing for it.
+* On a terminal it draws a live display (rich): a bar per phase, a row per running task, and
+  items done / total for an evaluation.
+* Elsewhere it writes plain lines to standard error: when a phase starts and ends, and when a
+  task ends, with timings.
 
 It is also the reference example of a hook plugin, using three hooks:
 
-* ``lazyplug_run_phase`` and ``lazyplug_run_task`` as *wrappers* (``wrapper=True``): code before
-  the ``yield`` runs before the phase or task, the ``yield`` runs it (and returns its result, or
-  raises its exception), code after it runs after;
+* ``lazyplug_run_phase`` and ``lazyplug_run_task`` as *wrappers* (``wrapper=True``). Code before
+  the ``yield`` runs before the phase or task. The ``yield`` runs it, returning its result or
+  raising its exception. Code after it runs after.
 * ``lazyplug_task_progress``, which an evaluation calls as its items finish.
 """
 
@@ -130,8 +131,10 @@ class _LiveDisplay:
 
 
 class _SharedDisplay:
-    """The display of the updates in progress: made by the outermost phase, shared by nested ones
-    (an update run by a task of another), with the items counted for each running task."""
+    """The display of the updates in progress, with the items counted for each running task.
+
+    The outermost phase makes it. Nested updates (run by a task of another) share it.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()

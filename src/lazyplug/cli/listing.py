@@ -28,8 +28,11 @@ __all__ = ['modules_command', 'plugins_command', 'tree_command']
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List every installed distribution that adds to lazyplug, and what it adds.
 
-    Hook plugins (with their hooks, or why they did not load), module groups and their modules,
-    launchers, service registry schemes, cache strategies and commands. lazyplug's own come first.
+    \b
+    * hook plugins, with their hooks, or why they did not load;
+    * module groups and their modules;
+    * launchers, service registry schemes, cache strategies, commands.
+    lazyplug's own come first.
     """
     from ..inventory import contributions
     root = ctx.find_root().command
@@ -137,8 +140,10 @@ def _find_group(path: str) -> ModuleGroup:
               help='Import user code first (repeatable), so that the modules it registers are listed too.')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) -> None:
-    """List the module groups (or GROUP, e.g. demo or demo.text) and their modules, with where each comes from:
-    user code, or an entry point of a distribution."""
+    """List the module groups (or GROUP, e.g. demo or demo.text) and their modules.
+
+    Each module says where it comes from: user code, or an entry point of a distribution.
+    """
     from ..registry import _entry_point_index, groups, list_module_entry_points
     for where in imports:
         try:
@@ -171,8 +176,8 @@ def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) 
 def tree_command(target: str, fmt: str) -> None:
     """Print the tree of the module or flow TARGET names (path/to/file.py:name or package.module:name).
 
-    A TARGET naming a function calls it to get the module; a function named main, or annotated
-    -> None, is refused rather than run (it is a program, not a function returning a module).
+    A TARGET naming a function calls it to get the module. A function named main, or annotated
+    -> None, is a program: it is refused rather than run.
     """
     obj = target_argument(target)
     if fmt == 'text':

@@ -78,9 +78,10 @@ def _children(obj: Any) -> list[tuple[str | None, Any]]:
 def tree_node(obj: Any, name: str | None = None) -> dict[str, Any]:
     """A nested description of ``obj``'s tree: ``{"name", "type", "kind", "children": [...]}``.
 
-    ``kind`` is ``module``, ``flow`` or ``function``; ``name`` is the module's name, else the name
-    it has in its parent (a flow item's or an attribute's), else null. A module met twice is
-    described once; later it has ``"shared": true`` and no children.
+    * ``kind`` is ``module``, ``flow`` or ``function``.
+    * ``name`` is the module's name, else its name in its parent (a flow item's or an
+      attribute's), else null.
+    * A module met twice is described once. Later it has ``"shared": true`` and no children.
     """
     root: dict[str, Any] = {}
     seen: set[int] = set()

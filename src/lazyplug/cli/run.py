@@ -1,8 +1,10 @@
 """``lazyplug update`` and ``lazyplug eval``: run a TARGET's lifecycle from the command line.
 
-Whatever a run deploys is stopped when the command ends: normally, on a failure, on Ctrl-C or on
-SIGTERM. ``update --serve`` keeps the services running until Ctrl-C or SIGTERM (exit code 0), or
-until ``lazyplug stop`` (another terminal) has removed all of them from the service registry.
+What a run deploys is stopped when the command ends: normally, on a failure, on Ctrl-C or on
+SIGTERM. ``update --serve`` keeps the services running until one of these:
+
+* Ctrl-C or SIGTERM (exit code 0);
+* ``lazyplug stop``, from another terminal, has removed all of them from the service registry.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ['eval_command', 'update_command']
 
 SERVE_POLL = 0.5
-"""Seconds between two looks of ``update --serve`` at the registry (has ``lazyplug stop`` removed a service?)."""
+"""Seconds between two looks of ``update --serve`` at the registry, for services ``lazyplug stop`` removed."""
 
 
 class Interrupted(BaseException):
@@ -51,8 +53,10 @@ class Interrupted(BaseException):
 
 
 class _Signals:
-    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, once: a second
-    signal during the clean-up that follows is ignored, so that the clean-up finishes."""
+    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, once.
+
+    A second signal, during the clean-up that follows, is ignored: the clean-up finishes.
+    """
 
     def __enter__(self) -> _Signals:
         self._saved: dict[int, Any] = {}
@@ -62,8 +66,7 @@ class _Signals:
         return self
 
     def reinstall(self) -> None:
-        """Take the signals back: code run meanwhile (a cluster client's set-up, say) may have
-        installed handlers of its own."""
+        """Take the signals back from handlers code installed meanwhile (a cluster client's, say)."""
         for signum in self._saved:
             signal.signal(signum, self._handle)
 
@@ -72,7 +75,7 @@ class _Signals:
         raise Interrupted(signum)
 
     def ignore(self) -> None:
-        """Ignore the signals from now on (until the block ends): the clean-up must not be cut short."""
+        """Ignore the signals until the block ends, so that the clean-up is not cut short."""
         for signum in self._saved:
             signal.signal(signum, signal.SIG_IGN)
 
@@ -122,8 +125,10 @@ def _parse_modes(text: str) -> tuple[str, ...]:
 
 
 def _phase_summary() -> Any:
-    """Without the progress display, a line per phase on standard output (so that a log shows what
-    ran); a context manager registering :class:`~.summary.PhaseSummary` for the run."""
+    """A context manager registering :class:`~.summary.PhaseSummary` for the run, unless progress shows.
+
+    Its line per phase on standard output tells a log what ran.
+    """
     import contextlib
     if config['progress']:
         return contextlib.nullcontext()
@@ -137,10 +142,10 @@ def _phase_summary() -> Any:
 
 
 class _Run:
-    """One command's run of a module: stops what it deployed on the way out, whatever the way.
+    """One command's run of a module. It stops what it deployed on the way out, whatever the way.
 
     An :class:`Interrupted` inside the block ends the command with exit code 128 + the signal's
-    number (130 for Ctrl-C) unless ``clean_interrupt``, where it is the expected end (exit 0).
+    number (130 for Ctrl-C). With ``clean_interrupt`` it is the expected end (exit code 0).
     """
 
     def __init__(self, root: ModuleBase) -> None:
@@ -173,11 +178,12 @@ def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]
 
 
 def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
-    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` has ended: removed from
-    the registry by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its
-    processes ended on their own (a failure: exit code 1 once nothing is left to serve). An entry
-    that is merely missing, not removed (a Redis restarted empty, say), is published again, and
-    the service keeps running."""
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` has ended.
+
+    * A service ``lazyplug stop`` removed from the registry is stopped here, cleanly.
+    * A service whose processes ended on their own is a failure: exit code 1 once nothing is left.
+    * An entry that went missing without a removal (a Redis restarted empty) is published again.
+    """
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
@@ -214,9 +220,12 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
 
 
 def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
-    """What became of ``entry``, served by this process: None while it is in the registry (or was
-    lost from it without a removal: it is published again), 'crashed' when its processes have
-    ended, 'stopped' when ``lazyplug stop`` removed it."""
+    """What became of ``entry``, served by this process.
+
+    * None: it is in the registry, or was lost from it without a removal (it is published again).
+    * ``'crashed'``: its processes have ended.
+    * ``'stopped'``: ``lazyplug stop`` removed it.
+    """
     if registry.lookup(entry.module_id) is not None:
         return None
     if runs_here(entry) and not any(alive(pid) for pid in entry.pids):
@@ -244,9 +253,9 @@ def update_command(target: str, mode: str, no_recursive: bool, serve: bool, work
                    launcher: str | None, registry: str | None, progress: bool | None) -> None:
     """Train, deploy and evaluate TARGET (path/to/file.py:name or package.module:name).
 
-    Prints the module tree, then runs the phases; then prints the eval_result of every module
-    that has an evalset, and the URLs of what was deployed. What was deployed is stopped when the
-    command ends (also on a failure, Ctrl-C or SIGTERM), unless --serve keeps it running.
+    Prints the module tree and runs the phases. Then prints the eval_result of every module with
+    an evalset, and the URLs of what was deployed. What was deployed is stopped when the command
+    ends (also on a failure, Ctrl-C or SIGTERM), unless --serve keeps it running.
 
     \b
     Exit codes: 0 done; 1 the update failed (the message names module, phase and task);
@@ -290,8 +299,10 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
 
 
 def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
-    """--out, checked up front rather than opened lazily: a file that cannot be written is a usage error
-    before anything is deployed, and a failed evaluation leaves no empty file behind."""
+    """--out, checked before anything is deployed: a file that cannot be written is a usage error.
+
+    It is opened only once the evaluation succeeded, so a failed one leaves no empty file.
+    """
     if path != '-':
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -317,8 +328,9 @@ def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
 @run_options
 def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
-    """Train and deploy TARGET (see --mode), call it on every input of --evalset (concurrently), and
-    write its outputs.
+    """Train and deploy TARGET (see --mode), call it on every input of --evalset, and write its outputs.
+
+    The inputs are called concurrently; the outputs keep their order.
 
     \b
     Exit codes: 0 done; 1 deploying or an input failed (the message names which input);

@@ -1,8 +1,9 @@
 """``lazyplug ps``, ``lazyplug stop`` and ``lazyplug call``: the services in the service registry.
 
-The registry is the ``registry`` setting (``--registry URL`` or ``LAZYPLUG_REGISTRY``; default a
-SQLite file in ``LAZYPLUG_HOME``), so these see what ``lazyplug update --serve`` (or any program)
-deployed in another terminal. A service is named by its module id, or any unique beginning of it.
+* The registry is the ``registry`` setting: ``--registry URL`` or ``LAZYPLUG_REGISTRY``, by
+  default a SQLite file in ``LAZYPLUG_HOME``. So these see what ``lazyplug update --serve`` (or
+  any program) deployed in another terminal.
+* A service is named by its module id, or any unique beginning of it.
 """
 
 from __future__ import annotations
@@ -100,11 +101,11 @@ def _signal(pid: int, sig: signal.Signals) -> None:
 def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> tuple[bool, str]:
     """Stop ``entry``'s service; whether it is known to have stopped, and what happened.
 
-    The entry is removed from the registry first: a ``lazyplug update --serve`` that deployed it
-    notices, stops it cleanly and exits. On this machine, serving processes still running
-    ``timeout`` seconds later (their owner is some other program) get SIGTERM, and SIGKILL after
-    as long again; the owning process itself is never signalled. On another machine, the owner
-    is left to stop it.
+    * The entry is removed from the registry first. A ``lazyplug update --serve`` that deployed
+      it notices, stops it cleanly and exits.
+    * On this machine, serving processes still running ``timeout`` seconds later get SIGTERM,
+      then SIGKILL after as long again. The owning process itself is never signalled.
+    * On another machine, the owner is left to stop it.
     """
     what = f'{entry.name} ({entry.module_id[:12]})'
     registry.remove(entry.module_id)
@@ -170,8 +171,10 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 # -- call -----------------------------------------------------------------------------------------
 
 CALL_TIMEOUT = 60.0
-"""Seconds ``lazyplug call`` waits for an answer unless told otherwise (a program's calls wait the
-``call_timeout`` setting, 600 s by default)."""
+"""Seconds ``lazyplug call`` waits for an answer unless told otherwise.
+
+A program's calls wait the ``call_timeout`` setting, 600 s by default.
+"""
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -203,8 +206,10 @@ def _timed_out(exc: BaseException) -> bool:
 @registry_option
 def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None, timeout: float,
                  registry: str | None) -> None:
-    """Call a service with one JSON input (none: no input; -: read it from standard input) and print
-    its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
+    """Call a service with one JSON input and print its output as JSON.
+
+    No JSON: no input. -: read it from standard input. URL|ID is the service's URL, or its id in
+    the registry (see `lazyplug ps`).
 
     \b
     Exit codes: 0 done; 1 the call failed (the service's error is printed) or got no answer within

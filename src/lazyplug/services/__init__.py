@@ -33,12 +33,16 @@ REMOVALS_KEPT = 3600.0
 
 
 class ServiceEntry:
-    """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
-    processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
-    (the process that deployed it), ``node``: where ``pids`` and ``owner_pid`` are process ids
-    (``liveness.node_id()`` of the deploying process; by default this process's), and ``log``:
-    the file its servers write its module's errors to ('' for none). An entry read from an older
-    registry has ``node`` '': unknown, so its processes are never signalled."""
+    """One deployed service.
+
+    * ``module_id``; ``urls``, one per replica; ``pids``, the serving processes.
+    * ``started``: a ``time.time()``. ``name``: the module's name or type.
+    * ``owner_pid``: the process that deployed it.
+    * ``node``: where ``pids`` and ``owner_pid`` are process ids (``liveness.node_id()`` of the
+      deploying process, by default this process's). An entry of an older registry has ``node``
+      '': unknown, so its processes are never signalled.
+    * ``log``: the file its servers write its module's errors to ('' for none).
+    """
 
     __slots__ = ('log', 'module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
 

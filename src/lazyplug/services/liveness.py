@@ -1,11 +1,14 @@
 """Whether a process of this machine is still running: the liveness test of service registries.
 
-A registry records, next to each serving process's id, the process's start time (``start_time``:
-on Linux, field 22 of ``/proc/<pid>/stat``, in clock ticks since boot), so that a process id the
-system has since given to another process does not keep a dead entry alive. Where the start time
-cannot be read (other systems, or an entry written without it) the test falls back to asking
-whether a process with that id exists. Process ids mean something only where they were recorded:
-``node_id`` names that place (a machine and its process-id namespace).
+Registries and the command line use it; plugin registries too.
+
+* A registry records each serving process's start time beside its id (``start_time``: on Linux,
+  field 22 of ``/proc/<pid>/stat``, in clock ticks since boot). A process id the system has
+  since given to another process then keeps no dead entry alive.
+* Where the start time cannot be read (other systems, an entry written without it), the test
+  asks whether a process with that id exists.
+* Process ids mean something only where they were recorded. ``node_id`` names that place: a
+  machine and its process-id namespace.
 """
 
 from __future__ import annotations
