@@ -14,6 +14,7 @@ distribution ``None``.
 
 from __future__ import annotations
 
+from .entrypoints import PluginInfo
 from .factories import KINDS, registrations
 from .host import host
 
@@ -21,7 +22,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .entrypoints import PluginInfo
     from .registry import ModuleGroup
 
 __all__ = ['Contribution', 'contributions']
@@ -87,7 +87,9 @@ def contributions(commands: dict[str, list[str]] | None = None, builtin_commands
     from .registry import groups, list_module_entry_points
     by_name: dict[str | None, Contribution] = {}
 
-    def of(info: PluginInfo) -> Contribution:
+    def of(info: PluginInfo | None) -> Contribution:
+        if info is None:  # registered on the manager behind the host's back: no distribution to name
+            info = PluginInfo('', '')
         key = 'lazyplug' if info.builtin else info.distribution
         if key not in by_name:
             by_name[key] = Contribution(key, info.version, info.builtin)
@@ -103,9 +105,9 @@ def contributions(commands: dict[str, list[str]] | None = None, builtin_commands
     infos = {info.name: info for info in plugins}
     for kind, field in zip(KINDS, ('launchers', 'registry_schemes', 'cache_strategies'), strict=True):
         for registration in registrations(kind).values():
-            getattr(of(infos[registration.plugin]), field).append(registration.name)
+            getattr(of(infos.get(registration.plugin)), field).append(registration.name)
     for plugin, names in (commands or {}).items():
-        of(infos[plugin]).commands.extend(names)
+        of(infos.get(plugin)).commands.extend(names)
     for group in _groups([group for _, group in sorted(groups().items())]):
         for _, cls, origin in group:
             for contribution in by_name.values():

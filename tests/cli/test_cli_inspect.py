@@ -413,3 +413,17 @@ def test_the_tests_needing_the_demo_distributions_fail_under_ci_when_they_are_mi
     assert skip_without_demo(installed=False, environ={}) is True
     assert skip_without_demo(installed=False, environ={'CI': 'true'}) is False
     assert skip_without_demo(installed=True, environ={}) is False
+
+
+def test_plugins_lists_what_a_plugin_registered_on_the_manager_itself_adds():
+    from lazyplug.inventory import contributions
+
+    class Behind:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('behind', lambda **options: None)
+
+    plugins.get_plugin_manager().register(Behind(), name='behind')  # not through lazyplug.plugins.register
+    plugins.sync_optional_builtins()  # the host hears of the change
+    unnamed = [c for c in contributions() if c.distribution is None]
+    assert [c.launchers for c in unnamed] == [['behind']]
