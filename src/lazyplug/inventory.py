@@ -78,6 +78,28 @@ def _groups(top: list[ModuleGroup]) -> list[ModuleGroup]:
     return found
 
 
+class _Contributions(dict[str | None, Contribution]):
+    """The contributions found so far, by distribution (``lazyplug`` for the built-in ones)."""
+
+    def of(self, info: PluginInfo | None) -> Contribution:
+        """The contribution of ``info``'s distribution. None: a plugin registered on the manager
+        behind the host's back, of no distribution."""
+        info = info or PluginInfo('', '')
+        key = 'lazyplug' if info.builtin else info.distribution
+        if key not in self:
+            self[key] = Contribution(key, info.version, info.builtin)
+        return self[key]
+
+    def add_modules(self, top: list[ModuleGroup]) -> None:
+        """The modules of every group, under the distribution that registered each."""
+        by_origin = {f'{c.distribution} {c.version}': c for c in self.values()}
+        for group in _groups(top):
+            for _, cls, origin in group:
+                found = by_origin.get(origin.distribution or '')
+                if found is not None:
+                    found.module_groups.setdefault(group._path, []).append(cls.__name__)
+
+
 def contributions(commands: dict[str, list[str]] | None = None, builtin_commands: list[str] | None = None
                   ) -> list[Contribution]:
     """What every distribution adds, loading every plugin and module group first.
@@ -85,33 +107,19 @@ def contributions(commands: dict[str, list[str]] | None = None, builtin_commands
     ``commands`` maps a plugin's name to the commands it added; ``builtin_commands`` are lazyplug's own.
     """
     from .registry import groups, list_module_entry_points
-    by_name: dict[str | None, Contribution] = {}
-
-    def of(info: PluginInfo | None) -> Contribution:
-        if info is None:  # registered on the manager behind the host's back: no distribution to name
-            info = PluginInfo('', '')
-        key = 'lazyplug' if info.builtin else info.distribution
-        if key not in by_name:
-            by_name[key] = Contribution(key, info.version, info.builtin)
-        return by_name[key]
-
+    found = _Contributions()
     plugins = host.plugins()
     for info in plugins:
-        of(info).hook_plugins.append(info)
-    lazyplug = next(c for c in by_name.values() if c.builtin)
-    lazyplug.commands.extend(builtin_commands or ())
+        found.of(info).hook_plugins.append(info)
+    found['lazyplug'].commands.extend(builtin_commands or ())
     for info in list_module_entry_points():
-        of(info).module_entry_points.append(info)
+        found.of(info).module_entry_points.append(info)
     infos = {info.name: info for info in plugins}
     for kind, field in zip(KINDS, ('launchers', 'registry_schemes', 'cache_strategies'), strict=True):
         for registration in registrations(kind).values():
-            getattr(of(infos.get(registration.plugin)), field).append(registration.name)
+            getattr(found.of(infos.get(registration.plugin)), field).append(registration.name)
     for plugin, names in (commands or {}).items():
-        of(infos.get(plugin)).commands.extend(names)
-    for group in _groups([group for _, group in sorted(groups().items())]):
-        for _, cls, origin in group:
-            for contribution in by_name.values():
-                if origin.distribution == f'{contribution.distribution} {contribution.version}':
-                    contribution.module_groups.setdefault(group._path, []).append(cls.__name__)
-    ordered = sorted(by_name.values(), key=lambda c: (not c.builtin, c.distribution is None, c.distribution or ''))
+        found.of(infos.get(plugin)).commands.extend(names)
+    found.add_modules([group for _, group in sorted(groups().items())])
+    ordered = sorted(found.values(), key=lambda c: (not c.builtin, c.distribution is None, c.distribution or ''))
     return [c for c in ordered if c.builtin or c.adds_anything()]
