@@ -54,3 +54,17 @@ def sleeper():
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def started():
+    """Start ServerModules and stop them whatever the test does."""
+    modules = []
+
+    def start(module, **kw):
+        modules.append(module)
+        return module.start(**kw)
+
+    yield start
+    for module in modules:
+        module.stop()

@@ -1,7 +1,5 @@
 """ServerModule, UrlModule and the launchers, against real servers (child processes and threads)."""
 
-import http.client
-import json
 import os
 import signal
 import subprocess
@@ -17,6 +15,7 @@ import lazyplug
 from lazyplug import ServerModule, UrlModule, _0, bind, config, globals, pipeline
 from lazyplug.errors import (
     AuthenticationError,
+    CallOutcomeUnknownError,
     CodecError,
     InvalidArgumentError,
     LaunchError,
@@ -25,25 +24,12 @@ from lazyplug.errors import (
     TaskFailedError,
 )
 from lazyplug.module import ModuleBase
+from serve_helpers import raw
 
 LAUNCHERS = ['thread', 'local']
 
 
 pytestmark = pytest.mark.usefixtures('nothing_left_running')
-
-
-@pytest.fixture
-def started():
-    """Start ServerModules and stop them whatever the test does."""
-    modules = []
-
-    def start(module, **kw):
-        modules.append(module)
-        return module.start(**kw)
-
-    yield start
-    for module in modules:
-        module.stop()
 
 
 class Upper(ModuleBase):
@@ -340,16 +326,6 @@ def test_the_machines_address_is_not_loopback_when_it_has_another(monkeypatch):
     assert (url_host('localhost'), url_host('10.1.2.3'), url_host('::1')) == ('127.0.0.1', '10.1.2.3', '[::1]')
 
 
-def raw(url, method, path, body=b'', headers=None):
-    conn = http.client.HTTPConnection(url.split('//', 1)[1], timeout=10)
-    try:
-        conn.request(method, path, body, headers or {})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read() or b'null')
-    finally:
-        conn.close()
-
-
 @pytest.mark.parametrize('body, status, words', [
     (b'{not json', 400, 'malformed JSON'),
     (b'[1, 2]', 400, 'JSON object'),
@@ -395,7 +371,7 @@ def test_an_exception_in_forward_is_raised_at_the_caller_naming_the_module(launc
 def test_a_value_that_cannot_travel_fails_at_the_caller_before_sending(started):
     calls = []
     sm = started(ServerModule(lambda x: calls.append(x), launcher='thread'))
-    with pytest.raises(CodecError, match='cannot be sent'):
+    with pytest.raises(CodecError, match=r'args\[0\] is a builtins.object, which cannot travel'):
         sm(object())
     assert calls == []
 
@@ -406,8 +382,13 @@ def test_a_server_killed_from_outside_fails_the_next_call_naming_its_url(started
     pid = sm._impl._deployment.pids[0]
     os.kill(pid, signal.SIGKILL)
     psutil.Process(pid).wait(10)
-    with pytest.raises(ServiceUnavailableError, match=sm._urls[0].replace('.', r'\.')):
+    url = sm._urls[0].replace('.', r'\.')
+    # the kept-alive connection's close may reach this end after the call was written on it (a
+    # loaded machine): then the call may have run, as far as this end can tell
+    with pytest.raises((ServiceUnavailableError, CallOutcomeUnknownError), match=url):
         sm('b')
+    with pytest.raises(ServiceUnavailableError, match=f'{url}.*did not run'):
+        sm('c')  # refused: it did not run
 
 
 # -- start-up and clean-up ----------------------------------------------------------------------------

@@ -54,6 +54,13 @@ def _parse_positive_int(text: str) -> int:
     return value
 
 
+def _parse_positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float('inf'):
+        raise ValueError('expected a number of seconds greater than 0')
+    return value
+
+
 _PARSERS: dict[type, Callable[[str], Any]] = {bool: _parse_bool, int: int, str: str, tuple: _parse_names}
 
 
@@ -219,7 +226,15 @@ config.add('start_timeout', float, 60.0, 'seconds a launcher waits for a service
            parse=float)
 config.add('max_request_bytes', int, 16 * 1024 * 1024, 'the largest request body a served module accepts',
            parse=_parse_positive_int)
-config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=float)
+config.add('max_nesting_depth', int, 128, 'the deepest nesting of lists, dicts, tuples... in a request or reply '
+           'of a served module (a call\'s arguments are at level 3)', parse=_parse_positive_int)
+config.add('read_timeout', float, 10.0, 'seconds a server waits for a request, from its first byte (or the '
+           'connection) to the end of its body, before closing the connection', parse=_parse_positive_float)
+config.add('max_concurrent_calls', int, 128, 'calls a server runs at once, each in a thread of its own; one more is '
+           'answered 503 at once (ServiceBusyError)', parse=_parse_positive_int)
+config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=_parse_positive_float)
+config.add('ca_file', str, '', "a PEM file of the certificate authorities https services are verified against "
+           "(default: the system's)")
 config.add('progress', bool, False, 'show the progress of update phases and tasks (the built-in progress plugin; '
            'lazyplug update turns it on when its output is a terminal)')
 config.add('debug', bool, False, 'the lazyplug command prints the traceback of an error, not just its message')

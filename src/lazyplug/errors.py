@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    'AuthenticationError', 'CacheWarning', 'CodecError', 'ConfigError', 'DuplicateRegistrationError', 'EvalsetError',
-    'EvalsetNotFoundError', 'FlowError', 'GraphError', 'HookError', 'InvalidArgumentError', 'InvalidModeError',
-    'LaunchError', 'LauncherNotFoundError', 'LazyplugError', 'PluginError', 'PluginLoadError',
-    'PluginRegistrationError', 'PluginWarning', 'RegistrationError', 'RemoteError', 'ServiceConflictError',
-    'ServiceError', 'ServiceUnavailableError', 'TaskFailedError', 'UnknownGroupError', 'UnknownNameError',
+    'AuthenticationError', 'CacheWarning', 'CallOutcomeUnknownError', 'CallTimeoutError', 'CodecError',
+    'ConfigError', 'DuplicateRegistrationError', 'EvalsetError', 'EvalsetNotFoundError', 'FlowError', 'GraphError',
+    'HookError', 'InvalidArgumentError', 'InvalidModeError', 'LaunchError', 'LauncherNotFoundError',
+    'LazyplugError', 'PluginError', 'PluginLoadError', 'PluginRegistrationError', 'PluginWarning',
+    'RegistrationError', 'RemoteError', 'ServiceBusyError', 'ServiceConflictError', 'ServiceError',
+    'ServiceUnavailableError', 'TaskFailedError', 'UnknownGroupError', 'UnknownNameError',
 ]
 
 
@@ -110,7 +111,21 @@ class ServiceConflictError(ServiceError):
 
 
 class ServiceUnavailableError(ServiceError, ConnectionError):
-    """A service does not answer (not running, or killed); the message names its URL."""
+    """A service cannot be reached (not running, killed, refusing TLS): the call did not run; the message names
+    its URL."""
+
+
+class ServiceBusyError(ServiceUnavailableError):
+    """Every replica of a service already runs as many calls as it may (503): the call did not run; retry later."""
+
+
+class CallOutcomeUnknownError(ServiceError, ConnectionError):
+    """A call reached a service but no reply came back (the connection dropped, or an unreadable reply): it may
+    or may not have run, and it is not sent again."""
+
+
+class CallTimeoutError(CallOutcomeUnknownError, TimeoutError):
+    """No reply came within the ``call_timeout`` setting: the call may or may not have run, or still be running."""
 
 
 class AuthenticationError(ServiceError, PermissionError):
@@ -132,7 +147,7 @@ class LaunchError(ServiceError):
 
 
 class CodecError(LazyplugError, TypeError):
-    """A value cannot travel to or from a served module (only JSON-like values, tuples and bytes can)."""
+    """A value cannot travel to or from a served module; the message names the path to it (``args[0]['x'][3]``)."""
 
 
 class TaskFailedError(LazyplugError, RuntimeError):

@@ -30,7 +30,7 @@ __all__ = ['CacheStore', 'CacheStoreFactory', 'Deployment', 'Launcher', 'Launche
 class Deployment(Protocol):
     """A started service: what :meth:`Launcher.launch` returns.
 
-    * ``urls``: one ``http://host:port`` per replica, where callers reach it.
+    * ``urls``: one ``scheme://host:port`` per replica, where callers reach it (``spec.scheme``).
     * ``pids``: the serving processes (on the machine that runs them).
     * ``stopped``: whether :meth:`stop` has run (by its owner, or by ``launchers.stop_all()``).
     """

@@ -83,7 +83,9 @@ def test_an_address_deploys_on_that_cluster_and_its_services_end_with_the_applic
         sm = ServerModule(whoami, launcher='ray', num_replicas=2)
         sm.start()
         served_by = {sm(i) for i in range(4)}
-        alive = [a.pid for a in list_actors(filters=[('class_name', '=', 'ServiceReplica')]) if a.state == 'ALIVE']
+        replicas = [('class_name', '=', 'ServiceReplica')]
+        actors = list_actors(address=os.environ['LAZYPLUG_RAY_ADDRESS'], filters=replicas)
+        alive = [a.pid for a in actors if a.state == 'ALIVE']
         print(len(served_by), sorted(served_by) == sorted(alive))
     ''', LAZYPLUG_RAY_ADDRESS=ray_cluster)
     assert printed == ['2', 'True']

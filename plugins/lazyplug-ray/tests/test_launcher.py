@@ -12,7 +12,7 @@ from lazyplug.errors import AuthenticationError, InvalidArgumentError, LaunchErr
 from lazyplug.services import get_registry
 
 from lazyplug_ray import RayDeployment, RayLauncher
-from ray_helpers import assert_nothing_left, replicas, wait_until
+from ray_helpers import assert_nothing_left, replicas, state_address, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left')
 
@@ -203,7 +203,7 @@ def test_resources_are_asked_of_ray(started):
     import ray
     from ray.util.state import get_actor
     [actor] = replicas()
-    assert get_actor(actor.actor_id).required_resources == {'CPU': 0.5, 'memory': 50 * 2**20}
+    assert get_actor(actor.actor_id, address=state_address()).required_resources == {'CPU': 0.5, 'memory': 50 * 2**20}
     assert ray.available_resources().get('CPU', 0) <= 1.5
     assert sm(3) == 6
 

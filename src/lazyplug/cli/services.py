@@ -17,7 +17,7 @@ import time
 
 import click
 
-from ..errors import LazyplugError
+from ..errors import CallTimeoutError, LazyplugError
 from ..services.liveness import alive, runs_here
 from .errors import Failure, failure
 from .options import registry_option, traceback_option
@@ -183,15 +183,6 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     return value
 
 
-def _timed_out(exc: BaseException) -> bool:
-    current: BaseException | None = exc
-    while current is not None:
-        if isinstance(current, TimeoutError):
-            return True
-        current = current.__cause__
-    return False
-
-
 @click.command('call')
 @traceback_option
 @click.argument('url', metavar='URL|ID')
@@ -241,11 +232,8 @@ def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str
     try:
         with config.temp('call_timeout', timeout):
             result = ServiceClient(urls, security_key, label).call(args, kw)
+    except CallTimeoutError as exc:  # it says the call may or may not have run
+        raise failure(exc, f'no answer within {timeout:g} s (--timeout): ') from exc
     except LazyplugError as exc:
-        if not _timed_out(exc):
-            raise failure(exc) from exc
-        made = failure(exc, f'no answer within {timeout:g} s (--timeout): ')
-        if 'may or may not have run' in made.message:  # the client may say so itself
-            raise made from exc
-        raise Failure(f'{made.message}; the call may or may not have run') from exc
+        raise failure(exc) from exc
     click.echo(json.dumps(result, default=repr))

@@ -10,7 +10,7 @@ import atexit
 import threading
 import time
 
-from ..errors import LaunchError
+from ..errors import LaunchError, ServiceUnavailableError
 from ..interfaces import Deployment
 from ..serve.client import health
 
@@ -131,8 +131,11 @@ def wait_healthy(url: str, deadline: float, alive: Callable[[], str | None], tim
         gone = alive()
         if gone is not None:
             raise LaunchError(f'the server for {url} {gone} before answering; its last output:\n{last_output()}')
-        if health(url, timeout=0.5):
-            return
+        try:
+            if health(url, timeout=0.5):
+                return
+        except ServiceUnavailableError as exc:  # it answers, but cannot be trusted: waiting will not mend that
+            raise LaunchError(f'the server for {url} started, but {exc}') from exc
         if time.monotonic() > deadline:
             raise LaunchError(f'the server for {url} did not answer its health check within {timeout:g} s '
                               f'(the start_timeout setting); its last output:\n{last_output()}')

@@ -142,7 +142,7 @@ def _import_path(extra: list[str]) -> str:
 class _Child:
     """One server process and what it printed lately."""
 
-    def __init__(self, payload: bytes, url_host: str, pythonpath: list[str]) -> None:
+    def __init__(self, payload: bytes, url_base: str, pythonpath: list[str]) -> None:
         fork_server = _get_fork_server()
         forked = fork_server.spawn(pythonpath) if fork_server is not None else None
         if forked is not None:
@@ -156,7 +156,7 @@ class _Child:
         self.output: collections.deque[str] = collections.deque(maxlen=40)
         self.port: int | None = None
         self.said = threading.Event()  # set once the port is known, or the output has ended
-        self._url_host = url_host
+        self._url_base = url_base  # scheme://host, the port to come
         threading.Thread(target=self._drain, name=f'lazyplug-child-{self.proc.pid}', daemon=True).start()
         assert self.proc.stdin is not None
         try:
@@ -182,7 +182,7 @@ class _Child:
 
     @property
     def url(self) -> str:
-        return f'http://{self._url_host}:{self.port}'
+        return f'{self._url_base}:{self.port}'
 
     def why_gone(self) -> str | None:
         code = self.proc.poll()
@@ -244,13 +244,13 @@ class LocalLauncher:
     def launch(self, spec: ServeSpec, replicas: int) -> BasicDeployment:
         import cloudpickle
         check_host(spec.host, spec.security_key)
-        host = url_host(spec.host)  # what callers, on other machines too, reach it at
+        base = f'{spec.scheme}://{url_host(spec.host)}'  # what callers, on other machines too, reach it at
         children: list[_Child] = []
         first_port = spec.port
         try:
             for index in range(replicas):
                 spec.port = first_port + index if first_port else None  # replicas take the next ports
-                children.append(_Child(cloudpickle.dumps(spec), host, spec.pythonpath))
+                children.append(_Child(cloudpickle.dumps(spec), base, spec.pythonpath))
             deadline = time.monotonic() + self.start_timeout
             for child in children:
                 child.wait_ready(deadline, self.start_timeout)

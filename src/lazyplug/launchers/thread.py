@@ -45,7 +45,7 @@ class ThreadLauncher:
                 thread.start()
                 servers.append((server, sock))
                 threads.append(thread)
-                urls.append(f'http://{url_host(spec.host)}:{sock.getsockname()[1]}')
+                urls.append(f'{spec.scheme}://{url_host(spec.host)}:{sock.getsockname()[1]}')
             deadline = time.monotonic() + self.start_timeout
             for url, thread in zip(urls, threads, strict=True):
                 wait_healthy(url, deadline, partial(_why_gone, thread), self.start_timeout,

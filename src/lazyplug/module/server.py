@@ -58,6 +58,30 @@ def _check_id(module_id: Any) -> str:
     return module_id
 
 
+def _check_serving(m: Any, methods: Any, ssl_certfile: Any, ssl_keyfile: Any) -> dict[str, Any]:
+    """How ``m`` is served (``ServeSpec``'s options), checked: ``methods`` names methods of ``m``;
+    the TLS files exist."""
+    if m is None:
+        if methods is not None or ssl_certfile is not None or ssl_keyfile is not None:
+            raise InvalidArgumentError('methods=, ssl_certfile= and ssl_keyfile= say how a ServerModule serves its '
+                                       'module; a ServerModule(url=...) serves nothing (give them where it is served)')
+        return {}
+    names = (methods,) if isinstance(methods, str) else tuple(methods or ())
+    for name in names:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
+            raise InvalidArgumentError(f'methods must be names of public methods (["update", ...]), not {name!r}')
+        if not callable(getattr(m, name, None)):
+            raise InvalidArgumentError(f'methods: {_describe(m)} has no method {name!r}')
+    if ssl_keyfile is not None and ssl_certfile is None:
+        raise InvalidArgumentError('ssl_keyfile is the key of the certificate in ssl_certfile: give both, or '
+                                   'ssl_certfile alone if it holds the key too')
+    for option, path in (('ssl_certfile', ssl_certfile), ('ssl_keyfile', ssl_keyfile)):
+        if path is not None and not (isinstance(path, (str, os.PathLike)) and os.path.isfile(path)):
+            raise InvalidArgumentError(f'{option} must be the path of a PEM file, not {path!r}')
+    return {'methods': names, 'ssl_certfile': ssl_certfile and os.fspath(ssl_certfile),
+            'ssl_keyfile': ssl_keyfile and os.fspath(ssl_keyfile)}
+
+
 def _describe(m: Any) -> str:
     if isinstance(m, ModuleBase):
         return f'{type(m).__name__} {m.name}' if m.name else type(m).__name__
@@ -69,7 +93,7 @@ class _ServerModuleImpl(ModuleBase):
 
     def __init__(self, m: Any, *, pre: Any, post: Any, launcher: Any, port: int | None, host: str,
                  num_replicas: int, security_key: str | None, url: str | None, label: str,
-                 pythonpath: list[str], module_id: str | None = None) -> None:
+                 pythonpath: list[str], module_id: str | None = None, serving: dict[str, Any] | None = None) -> None:
         super().__init__(id=module_id)
         self._m = ActionModule(m) if isinstance(m, FlowBase) else m
         self._pre = pre
@@ -83,6 +107,7 @@ class _ServerModuleImpl(ModuleBase):
         self._urls: list[str] = [url] if url else []
         self._label = label
         self._pythonpath = pythonpath
+        self._serving = serving or {}  # ServeSpec's options: methods, ssl_certfile, ssl_keyfile
         self._deployment: Deployment | None = None
         self._client: ServiceClient | None = None
 
@@ -118,8 +143,8 @@ class _ServerModuleImpl(ModuleBase):
         from ..services import ServiceEntry, get_registry
         log = os.path.abspath(log_path(config['home'], self._module_id))
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
-                         security_key=self._security_key, name=self._label, max_body=config['max_request_bytes'],
-                         pythonpath=self._pythonpath, log_file=log)
+                         security_key=self._security_key, name=self._label, pythonpath=self._pythonpath,
+                         log_file=log, **self._serving)
         launcher = self._make_launcher()
         deployment = launcher.launch(spec, self._num_replicas)
         try:
@@ -234,6 +259,12 @@ class ServerModule(UrlModule):
     ``m``) talks to a service that is already running instead. ``launcher`` is a launcher name or
     object; ``pythonpath`` (a path or a list) adds places the server process imports from.
 
+    ``sm._call('name', ...)`` calls a public method the served object's own classes define;
+    lazyplug's own (``update``, ``start``, ``stop``, hooks, ``evalset``, ``use_cache``...) only when
+    named in ``methods=[...]``. ``ssl_certfile`` and ``ssl_keyfile`` (PEM files) serve over TLS
+    only: the service's URLs are ``https://``, and callers verify its certificate (against the
+    ``ca_file`` setting, or the system's authorities).
+
     ``id`` is the id the service is published under in the service registry (``lazyplug ps``
     shows it; ``lazyplug stop``/``call`` take it): by default a random one, new in each process.
     A stable id (``ServerModule(m, id='digits-classifier')``: letters, digits, ``.``, ``_``,
@@ -245,7 +276,8 @@ class ServerModule(UrlModule):
     def __init__(self, m: Any = None, pre: Any = None, post: Any = None, stream: bool = False,
                  return_trace: bool = False, port: int | None = None, pythonpath: Any = None, launcher: Any = None,
                  url: str | None = None, num_replicas: int = 1, security_key: str | bool | None = None,
-                 host: str = '127.0.0.1', id: str | None = None) -> None:  # noqa: A002 - as ModuleBase's
+                 host: str = '127.0.0.1', id: str | None = None, methods: Any = None,  # noqa: A002 - as ModuleBase's
+                 ssl_certfile: Any = None, ssl_keyfile: Any = None) -> None:
         ModuleBase.__init__(self, return_trace=return_trace)
         if isinstance(m, str):  # a URL, as in LazyLLM's ServerModule(url)
             if url is not None:
@@ -273,13 +305,14 @@ class ServerModule(UrlModule):
                                          or not all(33 <= ord(c) < 127 for c in security_key)):
             raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
                                        '(it travels in an HTTP header), or True to generate one')
+        serving = _check_serving(m, methods, ssl_certfile, ssl_keyfile)
         self._stream = stream
         label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
         paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])
         self._impl = _ServerModuleImpl(m, pre=pre, post=post, launcher=launcher, port=port, host=host,
                                        num_replicas=num_replicas, security_key=security_key or None,
                                        url=_check_url(url) if url else None, label=label,
-                                       pythonpath=paths, module_id=id)
+                                       pythonpath=paths, module_id=id, serving=serving)
 
     def __repr__(self) -> str:
         if self._impl._m is None:

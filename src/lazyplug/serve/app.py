@@ -2,11 +2,13 @@
 
 ``GET /health`` answers without authentication. ``POST /call`` takes
 ``{"args": [...], "kwargs": {...}, "globals": {...}}`` and calls the module (through ``pre`` and
-``post``); ``POST /method`` also takes ``"method"``, the name of another public method of the
-served object. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error": {"type",
-"message", "module"}}`` with a 4xx (the request was wrong) or 500 (the module raised) status; the
-server keeps serving. With a security key, every endpoint but health needs the ``Security-Key``
-header, compared in constant time.
+``post``); ``POST /method`` also takes ``"method"``: a public method the served object's own
+classes define (not one of lazyplug's: lifecycle, hooks, evaluation, cache; not ``object``'s),
+or one named in ``methods``. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
+{"type", "message", "module"}}``: a 4xx when the request was wrong, 503 when the server already runs
+``max_calls`` calls (the call did not run), 500 when the module raised (logged on the
+``lazyplug.serve`` logger). The server keeps serving. With a security key, every endpoint but
+health needs the ``Security-Key`` header, compared in constant time.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import json
 import logging
+import reprlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from types import FunctionType
 
 from ..context import globals as _globals
 from ..errors import CodecError
@@ -30,21 +36,57 @@ if TYPE_CHECKING:
     Receive = Callable[[], Awaitable[dict[str, Any]]]
     Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-__all__ = ['ServeApp']
+__all__ = ['KEEP_ALIVE', 'ServeApp', 'error_body', 'own_methods']
+
+KEEP_ALIVE = 60  # seconds the server keeps an idle connection; replies say so, and clients reuse it for less
+_log = logging.getLogger('lazyplug.serve')
 
 
 class _HTTPError(Exception):
-    def __init__(self, status: int, kind: str, message: str) -> None:
+    def __init__(self, status: int, kind: str, message: str, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
+        self.headers = headers
+
+
+class _ClientGoneError(Exception):
+    """The client went away (or was cut off by the read timeout) before its request was whole."""
+
+
+def error_body(kind: str, message: str, module: str) -> bytes:
+    """The JSON body of an error reply (text that UTF-8 cannot encode is shown escaped)."""
+    def text(value: str) -> str:
+        return value.encode('utf-8', 'backslashreplace').decode('utf-8')
+    error = {'type': text(kind), 'message': text(message), 'module': text(module)}
+    return json.dumps({'error': error}, ensure_ascii=False).encode('utf-8')
+
+
+def own_methods(target: Any) -> frozenset[str]:
+    """The public methods the classes of ``target`` define, less every name lazyplug's classes or
+    ``object`` define (even where ``target``'s class overrides it)."""
+    own: set[str] = set()
+    reserved: set[str] = set()
+    for cls in type(target).__mro__:
+        if cls.__module__ == 'builtins' or cls.__module__.partition('.')[0] == 'lazyplug':
+            reserved.update(vars(cls))
+        else:
+            own.update(name for name, value in vars(cls).items()
+                       if not name.startswith('_') and isinstance(value, (FunctionType, staticmethod, classmethod)))
+    return frozenset(own - reserved)
 
 
 class ServeApp:
-    """Serve ``target`` (a module or callable): ``pre(input)`` → ``target`` → ``post(output)``."""
+    """Serve ``target`` (a module or callable): ``pre(input)`` → ``target`` → ``post(output)``.
+
+    ``methods`` names more methods of ``target`` that ``/method`` may call. ``max_body`` and
+    ``max_depth`` bound a request's size and nesting; ``max_calls`` calls run at once, each in
+    a thread of its own, and one more is answered 503 at once.
+    """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, security_key: str | None = None,
-                 max_body: int = 16 * 1024 * 1024, name: str = '') -> None:
+                 max_body: int = 16 * 1024 * 1024, name: str = '', methods: tuple[str, ...] = (),
+                 max_depth: int = 128, max_calls: int = 128) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -52,6 +94,12 @@ class ServeApp:
         self.key = security_key.encode() if security_key else None
         self.max_body = max_body
         self.name = name or type(target).__name__
+        self.methods = own_methods(target) | frozenset(methods)
+        self.max_depth = max_depth
+        self.max_calls = max_calls
+        self.running = 0  # calls handed to the executor and not finished (read and written in the loop only)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._health = json.dumps({'status': 'ok', 'module': self.name}).encode()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope['type'] == 'lifespan':
@@ -64,29 +112,46 @@ class ServeApp:
                     return
         if scope['type'] != 'http':
             return
+        headers = [(b'content-type', b'application/json'), (b'keep-alive', b'timeout=%d' % KEEP_ALIVE)]
         try:
             status, body = await self._handle(scope, receive)
+        except _ClientGoneError:
+            return  # nobody to answer
         except _HTTPError as exc:
-            status, body = exc.status, self._error(exc.kind, str(exc))
-        await send({'type': 'http.response.start', 'status': status,
-                    'headers': [(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]})
+            status, body = exc.status, error_body(exc.kind, str(exc), self.name)
+            headers.extend(exc.headers)
+        except Exception as exc:
+            _log.error('%s: answering %s %s failed', self.name, scope.get('method'), scope.get('path'), exc_info=True,
+                       extra={'lazyplug_app': self})
+            status, body = 500, error_body('InternalServerError', f'the server failed: {type(exc).__name__}: {exc}',
+                                           self.name)
+        headers.append((b'content-length', str(len(body)).encode()))
+        await send({'type': 'http.response.start', 'status': status, 'headers': headers})
         await send({'type': 'http.response.body', 'body': body})
-
-    def _error(self, kind: str, message: str) -> bytes:
-        return codec.dumps({'error': {'type': kind, 'message': message, 'module': self.name}})
 
     async def _handle(self, scope: dict[str, Any], receive: Receive) -> tuple[int, bytes]:
         path, method = scope['path'], scope['method']
         if path == '/health':
-            return 200, codec.dumps({'status': 'ok', 'module': self.name})
+            return 200, self._health
         if path not in ('/call', '/method'):
             raise _HTTPError(404, 'NotFound', f'no endpoint {path}; the endpoints are /health, /call and /method')
         if method != 'POST':
             raise _HTTPError(405, 'MethodNotAllowed', f'{path} takes POST, not {method}')
         self._authenticate(scope)
         request = self._parse(await self._read(scope, receive), path)
+        if self.running >= self.max_calls:
+            raise _HTTPError(503, 'ServiceBusy', f'{self.name} already runs {self.max_calls} calls, as many as it '
+                             'may at once (the max_concurrent_calls setting): the call did not run',
+                             ((b'retry-after', b'1'),))
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, partial(self._run, *request))
+        if self._loop is not loop:  # a thread for every call it may run: none waits for another's
+            loop.set_default_executor(ThreadPoolExecutor(self.max_calls, thread_name_prefix='lazyplug-call'))
+            self._loop = loop
+        self.running += 1
+        try:
+            return await loop.run_in_executor(None, partial(self._run, *request))
+        finally:
+            self.running -= 1
 
     def _authenticate(self, scope: dict[str, Any]) -> None:
         if self.key is None:
@@ -102,6 +167,8 @@ class ServeApp:
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
+            if message['type'] == 'http.disconnect':
+                raise _ClientGoneError
             chunk = message.get('body', b'')
             size += len(chunk)
             if size > self.max_body:
@@ -112,7 +179,7 @@ class ServeApp:
 
     def _parse(self, body: bytes, path: str) -> tuple[str | None, list[Any], dict[str, Any], dict[str, Any]]:
         try:
-            request = codec.loads(body)
+            request = codec.loads(body, '', self.max_depth)
         except CodecError as exc:
             raise _HTTPError(400, 'BadRequest', str(exc)) from None
         if not isinstance(request, dict):
@@ -124,26 +191,33 @@ class ServeApp:
                              '"args" must be a list, "kwargs" and "globals" objects with string keys')
         name = None
         if path == '/method':
-            name = request.get('method')
-            if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
-                raise _HTTPError(400, 'BadRequest', f'"method" must name a public method, not {name!r}')
-            if not callable(getattr(self.target, name, None)):
-                raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
+            name = self._method(request.get('method'))
         return name, args, kw, session
+
+    def _method(self, name: Any) -> str:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
+            raise _HTTPError(400, 'BadRequest', f'"method" must name a public method, not {reprlib.repr(name)}')
+        if name in self.methods:
+            return name
+        if inspect.getattr_static(self.target, name, None) is not None:
+            raise _HTTPError(403, 'Forbidden', f"{name!r} is not a method of {self.name}'s own API (lazyplug's "
+                             'lifecycle, hooks, evaluation and cache are not callable remotely); '
+                             f'ServerModule(..., methods=[{name!r}]) opens it')
+        raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
 
     def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any]) -> tuple[int, bytes]:
         with _globals.session(session):
             try:
                 result = getattr(self.target, name)(*args, **kw) if name is not None else self._call(args, kw)
             except Exception as exc:
-                logging.getLogger('lazyplug.serve').error('%s raised %s: %s', self.name, type(exc).__name__, exc,
-                                                          exc_info=True, extra={'lazyplug_app': self})
-                return 500, self._error(type(exc).__name__, str(exc))
+                _log.error('%s raised %s: %s', self.name, type(exc).__name__, exc, exc_info=True,
+                           extra={'lazyplug_app': self})
+                return 500, error_body(type(exc).__name__, str(exc), self.name)
             try:
                 reply = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}
-                return 200, codec.dumps(reply, 'the result')
+                return 200, codec.dumps(reply, '', self.max_depth)
             except CodecError as exc:
-                return 500, self._error('CodecError', str(exc))
+                return 500, error_body('CodecError', str(exc), self.name)
 
     def _call(self, args: list[Any], kw: dict[str, Any]) -> Any:
         if self.pre is not None:  # pre's result is the target's input, by the flows' rule
@@ -167,4 +241,3 @@ def _positional_count(func: Any) -> int:
     except (TypeError, ValueError):
         return 1
     return sum(1 for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-

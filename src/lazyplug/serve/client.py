@@ -1,17 +1,36 @@
-"""Calling a served module: one keep-alive HTTP connection per thread and server."""
+"""Calling a served module: one keep-alive HTTP/1.1 connection per thread and server, TLS for https.
+
+A call runs at most once. A request is written again only when it cannot have run: its
+connection was found closed (or unusable) before anything was written, or writing it failed (a
+server cannot act on a request it did not receive whole), or it was refused at once by a
+server that runs as many calls as it may (503). Once a request is written whole, a timeout or a
+dropped or unreadable reply is :class:`~lazyplug.errors.CallOutcomeUnknownError` (or
+:class:`~lazyplug.errors.CallTimeoutError`): the call may or may not have run, and it is not
+sent again.
+
+The connections are :class:`~lazyplug.serve.connection.Connection` (HTTP/1.1, TLS for https).
+"""
 
 from __future__ import annotations
 
-import http.client
 import itertools
-import socket
+import json
 import threading
 import urllib.parse
 
 from ..config import config
 from ..context import globals as _globals
-from ..errors import AuthenticationError, CodecError, RemoteError, ServiceUnavailableError
+from ..errors import (
+    AuthenticationError,
+    CallOutcomeUnknownError,
+    CallTimeoutError,
+    CodecError,
+    RemoteError,
+    ServiceBusyError,
+    ServiceUnavailableError,
+)
 from . import codec
+from .connection import Connection, ProtocolError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,86 +38,95 @@ if TYPE_CHECKING:
 
 __all__ = ['ServiceClient', 'health']
 
-_connections = threading.local()  # {netloc: _Connection} of this thread
+_connections = threading.local()  # {scheme://netloc: Connection} of this thread
 
 
-class _Connection:
-    """A keep-alive HTTP/1.1 connection to a lazyplug server: one write per request, and only what
-    a lazyplug reply holds is parsed (a status line and a Content-Length)."""
-
-    def __init__(self, netloc: str, timeout: float | None = None) -> None:
-        host, _, port = netloc.rpartition(':')
-        self.sock = socket.create_connection((host.strip('[]'), int(port)),
-                                             timeout=config['call_timeout'] if timeout is None else timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.head = f'Host: {netloc}\r\n'.encode()
-        self.pending = b''
-
-    def request(self, method: bytes, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
-        self.sock.sendall(b'%s %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n%s'
-                          % (method, path.encode(), self.head, headers, len(body), body))
-        data = self.pending
-        while b'\r\n\r\n' not in data:
-            data += self._recv()
-        head, _, data = data.partition(b'\r\n\r\n')
-        lines = head.split(b'\r\n')
-        status = int(lines[0].split(b' ', 2)[1])
-        length = next((int(line.split(b':', 1)[1]) for line in lines[1:]
-                       if line[:15].lower() == b'content-length:'), None)
-        if length is None:
-            raise http.client.HTTPException(f'a reply without Content-Length: {head[:200]!r}')
-        while len(data) < length:
-            data += self._recv()
-        self.pending = data[length:]
-        return status, data[:length]
-
-    def _recv(self) -> bytes:
-        chunk = self.sock.recv(262144)
-        if not chunk:
-            raise ConnectionResetError('the server closed the connection')
-        return chunk
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def _drop(netloc: str) -> None:
-    conn = _connections.__dict__.get('pool', {}).pop(netloc, None)
-    if conn is not None:
-        conn.close()
+def _why(exc: BaseException) -> str:
+    if type(exc).__name__ == 'SSLCertVerificationError':
+        return (f'its TLS certificate does not verify ({getattr(exc, "verify_message", exc)}): set the ca_file '
+                'setting (LAZYPLUG_CA_FILE) to the PEM file of the authority that signed it')
+    return f'{type(exc).__name__}: {exc}'
 
 
 def _post(url: str, path: str, body: bytes, headers: bytes) -> tuple[int, bytes]:
-    netloc = urllib.parse.urlsplit(url).netloc
-    pool: dict[str, _Connection] = _connections.__dict__.setdefault('pool', {})
+    """Send one request to ``url``; see the module's documentation for when it is sent again."""
+    parts = urllib.parse.urlsplit(url)
+    base = f'{parts.scheme}://{parts.netloc}'
+    pool: dict[str, Connection] = _connections.__dict__.setdefault('pool', {})
+    timeout = float(config['call_timeout'])
     for attempt in (0, 1):
-        conn = pool.get(netloc)
+        conn = pool.pop(base, None)
+        if conn is not None and not conn.usable():
+            conn.close()
+            conn = None
         reused = conn is not None
         try:
             if conn is None:
-                conn = pool[netloc] = _Connection(netloc)
-            return conn.request(b'POST', path, body, headers)
-        except (OSError, ValueError, http.client.HTTPException) as exc:
-            _drop(netloc)
-            if attempt == 0 and reused and not isinstance(exc, ConnectionRefusedError):
-                continue  # a kept-alive connection the server closed meanwhile: once more, afresh
-            raise ServiceUnavailableError(f'the service at {url} does not answer: {type(exc).__name__}: {exc}') \
-                from exc
+                conn = Connection(base, timeout)
+            conn.send(b'POST', path, body, headers, timeout)
+        except (OSError, ValueError) as exc:
+            if conn is not None:
+                conn.close()
+            if reused and attempt == 0:
+                continue  # closed by the server as it was written: the request is not whole there, so once more
+            raise ServiceUnavailableError(f'the service at {url} cannot be reached ({_why(exc)}); the call did not '
+                                          'run') from exc
+        try:
+            status, data = conn.reply()
+        except (OSError, ProtocolError) as exc:
+            conn.close()
+            if isinstance(exc, TimeoutError):
+                raise CallTimeoutError(f'the service at {url} did not answer within {timeout:g} s '
+                                       '(the call_timeout setting): the call may or may not have run, and may still '
+                                       'be running') from exc
+            raise CallOutcomeUnknownError(f'the service at {url} took the call but its reply was lost ({_why(exc)}): '
+                                          'the call may or may not have run') from exc
+        if conn.reusable:
+            pool[base] = conn
+        else:
+            conn.close()
+        return status, data
     raise AssertionError('unreachable')
 
 
 def health(url: str, timeout: float = 1.0) -> bool:
-    """Whether the service at ``url`` answers its health check."""
+    """Whether the service at ``url`` answers its health check.
+
+    A certificate that does not verify is not a No: it is ServiceUnavailableError, which waiting
+    would not mend.
+    """
+    parts = urllib.parse.urlsplit(url)
     try:
-        conn = _Connection(urllib.parse.urlsplit(url).netloc, timeout)
-    except (OSError, ValueError):
+        conn = Connection(f'{parts.scheme}://{parts.netloc}', timeout)
+    except (OSError, ValueError) as exc:
+        if type(exc).__name__ == 'SSLCertVerificationError':
+            raise ServiceUnavailableError(f'the service at {url} cannot be trusted: {_why(exc)}') from exc
         return False
     try:
-        return conn.request(b'GET', '/health', b'', b'')[0] == 200
-    except (OSError, ValueError, IndexError, http.client.HTTPException):
+        conn.send(b'GET', '/health', b'', b'', timeout)
+        return conn.reply()[0] == 200
+    except (OSError, ProtocolError):
         return False
     finally:
         conn.close()
+
+
+def _document(status: int, data: bytes, url: str) -> dict[str, Any]:
+    """The JSON object of a lazyplug reply: a result (200) or an error; any other reply (a proxy's
+    page, another service) is an error saying whether the call may have run."""
+    try:
+        document = json.loads(data)
+    except RecursionError as exc:
+        raise CodecError(f'the service at {url} answered {status}, but too deeply nested to parse here') from exc
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and ('result' in document if status == 200
+                                       else isinstance(document.get('error'), dict)):
+        return document
+    answer = f'the service at {url} answered {status} with something that is not lazyplug JSON: {data[:200]!r}'
+    if status >= 500 and status != 503:  # a proxy's "bad gateway" or "gateway timeout", say
+        raise CallOutcomeUnknownError(f'{answer}; the call may or may not have run')
+    raise ServiceUnavailableError(f'{answer}; the call did not run there')
 
 
 class ServiceClient:
@@ -121,37 +149,42 @@ class ServiceClient:
         return self._request('/method', {'method': name, 'args': list(args), 'kwargs': kw})
 
     def _send(self, path: str, body: bytes) -> tuple[int, bytes, str]:
-        """Send to the replicas in turn; one that refuses the connection (gone, or being restarted by
-        its launcher) never saw the request, so the next replica is asked instead."""
+        """Send to the replicas in turn; one that did not run the call (it cannot be reached, or
+        it is busy) passes it to the next."""
         first = self._turn()
         for attempt in range(len(self.urls)):
             url = self.urls[(first + attempt) % len(self.urls)]
+            last = attempt + 1 == len(self.urls)
             try:
-                return (*_post(url, path, body, self._headers), url)
-            except ServiceUnavailableError as exc:
-                if attempt + 1 == len(self.urls) or not isinstance(exc.__cause__, ConnectionRefusedError):
+                status, data = _post(url, path, body, self._headers)
+            except ServiceUnavailableError:
+                if last:
                     raise
+                continue
+            if status != 503 or last or b'"ServiceBusy"' not in data:
+                return status, data, url
         raise AssertionError('unreachable')
 
     def _request(self, path: str, request: dict[str, Any]) -> Any:
         if len(_globals):
             request['globals'] = codec.encodable_items(_globals.snapshot())
-        body = codec.dumps(request, 'an argument')  # a value that cannot travel fails here, before sending
+        body = codec.dumps(request, '')  # a value that cannot travel fails here, before sending
         status, data, url = self._send(path, body)
-        try:
-            reply = codec.loads(data)
-        except CodecError as exc:
-            raise ServiceUnavailableError(f'the service at {url} answered {status} with something that is not '
-                                          f'lazyplug JSON: {data[:200]!r}') from exc
+        document = _document(status, data, url)
         if status == 200:
+            try:
+                reply = codec.decode(document, '')
+            except CodecError as exc:
+                raise CodecError(f'the call of {url} ran, but its reply cannot be read here: {exc}') from exc
             returned = reply.get('globals')
             if returned:
                 _globals.update(returned)
             return reply.get('result')
-        error = reply.get('error') or {}
-        kind, message = error.get('type', 'Error'), error.get('message', '')
+        error = document['error']
+        kind, message = str(error.get('type', 'Error')), str(error.get('message', ''))
         if status == 401:
             raise AuthenticationError(f'Authentication failed at {url}: {message}')
+        if status == 503:
+            raise ServiceBusyError(f'the service at {url} is busy, retry later: {message}')
         raise RemoteError(f'{error.get("module") or self.label} at {url} failed ({status}): {kind}: {message}',
                           remote_type=kind, remote_message=message, url=url)
-

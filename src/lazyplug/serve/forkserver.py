@@ -53,10 +53,11 @@ def serve_forever(control_fd: int) -> None:
     import cloudpickle  # noqa: F401 - warm: what every server imports
     import uvicorn
 
-    from . import app, codec, process  # noqa: F401
+    from . import app, codec, process, protocol  # noqa: F401
     # uvicorn imports its protocol, loop and lifespan classes when a server loads its config:
     # load one here, so that every forked server finds them imported
-    uvicorn.Config(app.ServeApp(None), log_level='warning', access_log=False, lifespan='off').load()
+    uvicorn.Config(app.ServeApp(None), log_level='warning', access_log=False, lifespan='off',
+                   http=protocol.DeadlineHttpToolsProtocol).load()
     while True:
         readable = select.select([control.fileno(), 0], [], [])[0]
         if 0 in readable and not os.read(0, 1):

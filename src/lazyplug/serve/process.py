@@ -13,7 +13,9 @@ import os
 import socket
 import sys
 import threading
+from functools import partial
 
+from ..config import config
 from ..errors import InvalidArgumentError
 
 TYPE_CHECKING = False
@@ -26,12 +28,18 @@ READY_PREFIX = 'LAZYPLUG_LISTENING '
 
 
 class ServeSpec:
-    """Everything a server needs: what to serve and how."""
+    """Everything a server needs: what to serve and how.
+
+    The limits of serving are the settings in force where the spec is made (the deploying
+    process): ``max_request_bytes``, ``max_nesting_depth``, ``read_timeout``,
+    ``max_concurrent_calls``. With ``ssl_certfile`` (and ``ssl_keyfile``, unless the certificate
+    file holds the key) the server speaks only TLS.
+    """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
                  port: int | None = None, security_key: str | None = None, name: str = '',
-                 max_body: int = 16 * 1024 * 1024, pythonpath: list[str] | None = None,
-                 log_file: str | None = None) -> None:
+                 pythonpath: list[str] | None = None, methods: tuple[str, ...] = (),
+                 ssl_certfile: str | None = None, ssl_keyfile: str | None = None, log_file: str | None = None) -> None:
         self.target = target
         self.pre = pre
         self.post = post
@@ -39,14 +47,26 @@ class ServeSpec:
         self.port = port
         self.security_key = security_key
         self.name = name
-        self.max_body = max_body
         self.pythonpath = list(pythonpath or [])  # more places a server process imports from
         self.log_file = log_file  # where the server writes the errors its module raises (see .log)
+        self.methods = tuple(methods)
+        self.ssl_certfile = ssl_certfile
+        self.ssl_keyfile = ssl_keyfile
+        self.max_body = int(config['max_request_bytes'])
+        self.max_depth = int(config['max_nesting_depth'])
+        self.read_timeout = float(config['read_timeout'])
+        self.max_calls = int(config['max_concurrent_calls'])
+
+    @property
+    def scheme(self) -> str:
+        """The scheme of the server's URLs: https with a certificate, else http."""
+        return 'https' if self.ssl_certfile else 'http'
 
     def app(self) -> Any:
         from .app import ServeApp
         return ServeApp(self.target, pre=self.pre, post=self.post, security_key=self.security_key,
-                        max_body=self.max_body, name=self.name)
+                        max_body=self.max_body, name=self.name, methods=self.methods, max_depth=self.max_depth,
+                        max_calls=self.max_calls)
 
 
 def check_host(host: str, security_key: str | None) -> None:
@@ -85,15 +105,20 @@ def serve(spec: ServeSpec, sock: socket.socket) -> Any:
     from uvicorn.config import LOGGING_CONFIG
 
     from . import log
+    from .app import KEEP_ALIVE
+    from .protocol import DeadlineHttpToolsProtocol
 
     # A server forked by the fork server inherits uvicorn's logging set up there: configuring it
     # again, like loading the websocket and proxy-header layers this app never uses, is a third
     # of what a forked server's start costs
     log_config = None if logging.getLogger('uvicorn').handlers else LOGGING_CONFIG
     app = spec.app()
-    config = uvicorn.Config(app, log_level='warning', log_config=log_config, access_log=False,
-                            lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=60)
-    server = uvicorn.Server(config)
+    protocol: Any = partial(DeadlineHttpToolsProtocol, read_timeout=spec.read_timeout)
+    server_config = uvicorn.Config(app, log_level='warning', log_config=log_config, access_log=False,
+                                   lifespan='off', ws='none', proxy_headers=False, timeout_keep_alive=KEEP_ALIVE,
+                                   http=protocol, ssl_certfile=spec.ssl_certfile, ssl_keyfile=spec.ssl_keyfile)
+    server_config.load()  # here, so that a certificate or key that cannot be loaded fails the caller
+    server = uvicorn.Server(server_config)
     setattr(server, 'lazyplug_log', log.attach(spec.log_file, app))
     return server
 

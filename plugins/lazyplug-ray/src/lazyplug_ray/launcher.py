@@ -123,7 +123,7 @@ class RayLauncher:
                 options = {**self.actor_options, **placement.options(index)}
                 actors.append(actor_class.options(**options).remote(payload, pythonpath, port, keys[-1]))
             ready = [actor.ready.remote(self.start_timeout) for actor in actors]
-            urls = self._wait_ready(ready, spec.name, placement)
+            urls = self._wait_ready(ready, spec.name, placement, spec.scheme)
         except BaseException:
             try:
                 _remove(actors, keys, _started(actors, ready))
@@ -134,7 +134,7 @@ class RayLauncher:
             raise
         return RayDeployment(urls, actors, keys, self.start_timeout, payload, placement)
 
-    def _wait_ready(self, ready: list[Any], name: str, placement: Placement) -> list[str]:
+    def _wait_ready(self, ready: list[Any], name: str, placement: Placement, scheme: str) -> list[str]:
         import ray
         from ray.exceptions import GetTimeoutError, RayError
         deadline = time.monotonic() + self.start_timeout
@@ -152,7 +152,7 @@ class RayLauncher:
                               f'{available} available') from None
         except RayError as exc:
             raise LaunchError(f'{name}: a Ray actor failed to start serving: {exc}') from exc
-        urls = [f'http://{host}:{port}' for host, port, _ in addresses]
+        urls = [f'{scheme}://{host}:{port}' for host, port, _ in addresses]
         for url in urls:
             wait_healthy(url, deadline, lambda: None, self.start_timeout,
                          lambda: '(the replica\'s output is in the Ray logs of its node)')

@@ -52,7 +52,7 @@ class SpawnLauncher:
         if not line.startswith(READY_PREFIX):
             raise LaunchError(f'the server failed to start: {line!r}')
         threading.Thread(target=proc.stdout.read, daemon=True).start()  # what it prints never fills the pipe
-        url = f'http://{url_host(spec.host)}:{int(line[len(READY_PREFIX):])}'
+        url = f'{spec.scheme}://{url_host(spec.host)}:{int(line[len(READY_PREFIX):])}'
         wait_healthy(url, deadline, lambda: None if proc.poll() is None else 'exited', self.start_timeout,
                      lambda: '')
         return url
