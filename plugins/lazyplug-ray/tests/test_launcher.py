@@ -220,9 +220,10 @@ def test_bad_options_are_named(options, named):
         RayLauncher(**options)
 
 
-def test_the_hook_makes_the_launcher_with_its_options():
-    from lazyplug import _hookcalls
-    launcher = _hookcalls.launcher('ray', {'num_cpus': 1})
+def test_the_plugin_registers_the_launcher_made_with_its_options():
+    from lazyplug.factories import launcher_names, make_launcher
+    assert 'ray' in launcher_names()
+    launcher = make_launcher('ray', {'num_cpus': 1})
     assert isinstance(launcher, RayLauncher) and launcher.actor_options['num_cpus'] == 1
     with pytest.raises(InvalidArgumentError, match="no option 'gpus'"):
-        _hookcalls.launcher('ray', {'gpus': 1})
+        make_launcher('ray', {'gpus': 1})
