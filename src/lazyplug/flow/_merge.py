@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from contextvars import copy_context
 
-from ..context import _current as _ensure_session
+from ..context import current_session as _ensure_session
 from ..streaming.stream import MARK
 from ._pool import Rendezvous, _rendezvous
 

@@ -16,9 +16,9 @@ import secrets
 import time
 import urllib.parse
 
-from .. import _hookcalls
 from ..config import config
-from ..errors import InvalidArgumentError, LauncherNotFoundError, ServiceError
+from ..errors import InvalidArgumentError, ServiceError
+from ..factories import make_launcher
 from ..flow.base import FlowBase
 from ..reprs import make_repr
 from ..streaming.stream import Stream, declares_stream, wants_stream
@@ -147,11 +147,7 @@ class _ServerModuleImpl(ModuleBase):
                 raise InvalidArgumentError(f'launcher must be a launcher name or an object with launch(), '
                                            f'not {launcher!r}')
             return launcher
-        made = _hookcalls.launcher(launcher, {})
-        if made is None:
-            raise LauncherNotFoundError(f'no installed plugin provides the launcher {launcher!r} that {self._label} '
-                                        'deploys with (built in: local, thread)')
-        return made
+        return make_launcher(launcher, user=self._label)
 
     def _deploy(self) -> None:
         if self._deployment is not None:  # stopped behind this module's back (launchers.stop_all)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 from contextvars import copy_context
 
-from ..context import _current
+from ..context import current_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,5 +27,5 @@ class ThreadPoolExecutor(concurrent.futures.ThreadPoolExecutor):
     """
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        _current()  # the session must exist before the context is copied, or each task makes its own
+        current_session()  # the session must exist before the context is copied, or each task makes its own
         return super().submit(copy_context().run, fn, *args, **kwargs)

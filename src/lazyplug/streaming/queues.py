@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from ..context import _current
+from ..context import current_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ _made = threading.Lock()
 
 
 def _queues() -> _SessionQueues:
-    session = _current()
+    session = current_session()
     queues: _SessionQueues | None = getattr(session, 'streams', None)
     if queues is None:
         with _made:
