@@ -110,6 +110,7 @@ class Reply:
                     return
         finally:
             watch.cancel()
+            self.cancel()  # (a no-op once ended) sending failed: the worker must not wait for room
 
     async def _watch(self, receive: Receive) -> None:
         # the request was read whole: receive() returns only when the client disconnects (or the
