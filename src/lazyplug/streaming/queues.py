@@ -9,7 +9,8 @@ sessions never see its deltas.
 Concurrent calls in one session do not mix either: each call's deltas form an *entry*, entries
 are kept in the order their first deltas came, and ``dequeue()`` returns deltas of the oldest
 entry only, until that call has ended and its deltas are all taken. So everything dequeued,
-joined, is each call's output in turn, never an interleaving (LazyLLM issue #454).
+joined, is each call's output in turn, never an interleaving (LazyLLM issue #454). Deltas wait
+until they are dequeued or cleared, as in LazyLLM: a session that never reads its queue keeps them.
 
 A call crosses processes only as a call of a served module, and its reply carries the deltas
 queued in the server during the call (``lazyplug.serve.app``): the caller's queue receives
