@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                     page.fill('#input', question)
                     sent = time.perf_counter()
                     page.press('#input', 'Enter')
-                    page.wait_for_function("document.querySelector('.turn:last-child .answer').textContent.length > 0")
+                    page.wait_for_function("document.querySelector('.turn:last-child .answer')?.textContent.length > 0")
                     first_delta.append(time.perf_counter() - sent)
-                    page.wait_for_function("document.querySelector('.turn:last-child').dataset.state === 'done'")
+                    page.wait_for_function("document.querySelector('.turn:last-child')?.dataset.state === 'done'")
                     whole.append(time.perf_counter() - sent)
                     with open(os.path.join(folder, 'page.html'), 'w', encoding='utf-8') as copy:
                         copy.write(page.content())

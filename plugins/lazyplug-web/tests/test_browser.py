@@ -12,8 +12,9 @@ from lazyplug import ModuleBase
 
 from lazyplug_web import WebModule
 
-LAST_ANSWER = "document.querySelector('.turn:last-child .answer').textContent"
-LAST_STATE = "document.querySelector('.turn:last-child').dataset.state"
+# undefined, not an error, before the first turn is shown: wait_for_function stops at an error
+LAST_ANSWER = "document.querySelector('.turn:last-child .answer')?.textContent"
+LAST_STATE = "document.querySelector('.turn:last-child')?.dataset.state"
 
 
 class Gated(ModuleBase):

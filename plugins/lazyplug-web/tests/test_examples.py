@@ -10,8 +10,8 @@ import pytest
 from web_helpers import first_line
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-LAST_ANSWER = "document.querySelector('.turn:last-child .answer').textContent"
-LAST_STATE = "document.querySelector('.turn:last-child').dataset.state"
+LAST_ANSWER = "document.querySelector('.turn:last-child .answer')?.textContent"
+LAST_STATE = "document.querySelector('.turn:last-child')?.dataset.state"
 
 
 def serve(command, target):
