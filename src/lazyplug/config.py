@@ -166,6 +166,13 @@ class Config:
         self._setting(name)
         return _Temp(self, name, value)
 
+    def __reduce__(self) -> str:
+        # code shipped to a server by value (a script's functions) may refer to lazyplug.config:
+        # there it is that process's own settings, never a copy of these
+        if self is not config:
+            raise TypeError('only lazyplug.config itself can be pickled (by reference)')
+        return 'config'
+
 
 class _Temp:
     """The context manager of ``Config.temp`` (a class: contextlib is not worth its import time)."""
