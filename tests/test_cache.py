@@ -130,7 +130,7 @@ def test_an_unknown_strategy_is_a_clear_error():
             Counted().use_cache()(1)
 
 
-def test_a_plugin_adds_a_strategy_through_lazyplug_cache_store(tmp_path):
+def test_a_plugin_adds_a_strategy_through_lazyplug_register_cache_stores(tmp_path):
     from lazyplug import hookimpl, plugins
 
     class Recording(cache.MemoryStore):
@@ -142,8 +142,8 @@ def test_a_plugin_adds_a_strategy_through_lazyplug_cache_store(tmp_path):
 
     class Plugin:
         @hookimpl
-        def lazyplug_cache_store(self, name):
-            return Recording() if name == 'recording' else None
+        def lazyplug_register_cache_stores(self, register):
+            register('recording', Recording)
 
     plugins.register(Plugin(), name='recording-cache')
     with config.temp('cache_strategy', 'recording'), config.temp('cache_dir', str(tmp_path)):

@@ -60,6 +60,14 @@ def test_the_readme_command_line_section_runs_as_written(tmp_path):
     assert (tmp_path / 'out.jsonl').read_text() == '"X"\n"Y"\n'
 
 
+def test_the_plugin_guides_examples_are_the_files_they_come_from():
+    guide = ROOT / 'plugins' / 'README.md'
+    examples = re.findall(r'<!-- example: (\S+) -->\n```\w*\n(.*?)```', guide.read_text(), re.S)
+    assert len(examples) == 3
+    for path, text in examples:
+        assert text in (guide.parent / path).read_text(), f'plugins/README.md shows what {path} does not hold'
+
+
 def test_the_readme_compatibility_example_runs_as_written_for_lazyllm(tmp_path):
     section = (ROOT / 'README.md').read_text().split('## LazyLLM code, unchanged\n', 1)[1].split('\n## ', 1)[0]
     (tmp_path / 'app.py').write_text(re.search(r'```python\n(.*?)```', section, re.S).group(1))
@@ -67,3 +75,21 @@ def test_the_readme_compatibility_example_runs_as_written_for_lazyllm(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout == '[[3 + 2] + 1]\n'
+
+
+def test_the_architecture_document_names_every_module_and_every_hook():
+    text = (ROOT / 'docs' / 'architecture.md').read_text()
+    from lazyplug import hookspecs
+    missing = [name for name in vars(hookspecs) if name.startswith('lazyplug_') and f'`{name}(' not in text]
+    assert not missing, f'docs/architecture.md lacks the hooks {missing}'
+    package = ROOT / 'src' / 'lazyplug'
+    for path in package.rglob('*.py'):
+        parts = path.relative_to(package).with_suffix('').parts
+        parts = parts[:-1] if parts[-1] == '__init__' else parts
+        if not parts:
+            continue
+        dotted = 'lazyplug.' + '.'.join(parts)
+        # a submodule may be named inside its package's row: `lazyplug.flow` (`base`, ...)
+        named = f'`{dotted}`' in text or (len(parts) == 2 and f'`lazyplug.{parts[0]}` (' in text
+                                           and f'`{parts[1]}`' in text.split(f'`lazyplug.{parts[0]}` (', 1)[1][:300])
+        assert named, f'docs/architecture.md does not place {dotted} in a layer'

@@ -95,12 +95,31 @@ def test_eight_sleeping_items_overlap(flow):
     assert max(s for s, _ in spans) < min(e for _, e in spans)
 
 
-def test_items_still_overlap_after_the_pool_was_capped_and_backlogged():
+def test_items_still_overlap_after_the_pool_was_capped_and_backlogged(monkeypatch):
     import lazyplug
-    inner = parallel(*[plus(1)] * 8)
+    from lazyplug.flow import _pool
+    monkeypatch.setattr(_pool, '_pool', None)  # a pool of its own: no thread an earlier test started
+    backlogs = []
+    submit = _pool._WorkerPool.submit
+
+    def recording(pool, job):
+        submit(pool, job)
+        backlogs.append(pool._backlog)
+
+    monkeypatch.setattr(_pool._WorkerPool, 'submit', recording)
+    threads = set()
+
+    def plus_one(x):
+        threads.add(threading.current_thread().name)
+        time.sleep(0.001)
+        return x + 1
+
+    inner = parallel(*[plus_one] * 8)
     with lazyplug.config.temp('thread_pool_workers', 2):
-        parallel(*[inner] * 8)(0)  # the pool's two threads are busy: later jobs queue up
-    test_eight_sleeping_items_overlap(lambda f: parallel(*[f] * 8))
+        assert parallel(*[inner] * 8)(0) == ((1,) * 8,) * 8
+    assert max(backlogs) > 0  # jobs queued while the pool's two threads were busy
+    assert {t for t in threads if t.startswith('lazyplug-')} <= {'lazyplug-1', 'lazyplug-2'}
+    test_eight_sleeping_items_overlap(lambda f: parallel(*[f] * 8))  # the cap lifted, all eight at once
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason='exception notes arrived in Python 3.11')

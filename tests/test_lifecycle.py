@@ -6,6 +6,7 @@ import time
 import pytest
 
 import lazyplug
+from lazyplug import hookimpl, plugins
 from lazyplug.errors import InvalidArgumentError, InvalidModeError, TaskFailedError
 from lazyplug.module import ModuleBase
 
@@ -54,14 +55,28 @@ def test_mode_selects_phases_and_post_always_runs():
 
 def test_modes_run_in_lifecycle_order_whatever_order_they_are_given_in():
     log = []
-    Step(log, 'x').update(mode=['server', 'train'])
+    Step(log, 'x').update(mode=['deploy', 'train'])
     assert log == ['train x', 'deploy x', 'post x']
+
+
+def test_lazyllms_server_mode_is_the_deploy_phase():
+    log, phases = [], []
+
+    class Phases:
+        @hookimpl(wrapper=True)
+        def lazyplug_run_phase(self, root, phase, tasks):
+            phases.append(phase)
+            return (yield)
+
+    plugins.register(Phases(), name='phases')
+    Step(log, 'x').update(mode='deploy')
+    assert (log, phases) == (['deploy x', 'post x'], ['deploy', 'post'])
 
 
 def test_an_unknown_mode_is_refused_listing_the_valid_ones_and_nothing_runs():
     log = []
-    with pytest.raises(InvalidModeError, match=r"'deploy'.*'train', 'server', 'eval'"):
-        Step(log, 'x').update(mode='deploy')
+    with pytest.raises(InvalidModeError, match=r"'serve'.*'train', 'deploy', 'eval' \(LazyLLM's 'server' is"):
+        Step(log, 'x').update(mode='serve')
     assert isinstance(InvalidModeError('x'), ValueError)
     assert log == []
 
@@ -75,7 +90,7 @@ def test_start_deploys_and_update_server_is_the_same_phase():
 
 def test_recursive_false_plans_the_root_alone():
     log = []
-    tree(log).update(recursive=False, mode='server')
+    tree(log).update(recursive=False, mode='deploy')
     assert log == ['deploy root', 'post root']
 
 
@@ -83,7 +98,7 @@ def test_a_module_reachable_twice_runs_its_tasks_once_at_its_first_place():
     log = []
     shared = Step(log, 'shared')
     root = Step(log, 'root', Step(log, 'a', shared), Step(log, 'b', shared))
-    root.update(mode='server')
+    root.update(mode='deploy')
     assert [e for e in log if e.startswith('deploy')] == ['deploy shared', 'deploy a', 'deploy b', 'deploy root']
 
 
@@ -92,7 +107,7 @@ def test_a_cycle_between_modules_ends_the_walk_with_each_module_once():
     a = Step(log, 'a')
     b = Step(log, 'b', a)
     a.back = b  # a -> b -> a
-    a.update(mode='server')
+    a.update(mode='deploy')
     assert [e for e in log if e.startswith('deploy')] == ['deploy b', 'deploy a']
 
 
@@ -103,7 +118,7 @@ def test_a_chain_of_ten_thousand_nested_modules_updates_without_recursion():
         child = Step(log, f'n{i}')
         node.child = child
         node = child
-    root.update(mode='server')
+    root.update(mode='deploy')
     deploys = [e for e in log if e.startswith('deploy')]
     assert len(deploys) == 10_000
     assert deploys[0] == 'deploy n9999' and deploys[-1] == 'deploy n0'
@@ -163,14 +178,14 @@ def failing_tree(log):
 def test_a_failed_update_stops_what_it_deployed():
     log = []
     with pytest.raises(TaskFailedError, match='cannot deploy'):
-        failing_tree(log).update(mode='server')
+        failing_tree(log).update(mode='deploy')
     assert log == ['deploy ok', 'stop ok']
 
 
 def test_keep_on_failure_leaves_what_was_deployed_running():
     log = []
     with pytest.raises(TaskFailedError):
-        failing_tree(log).update(mode='server', keep_on_failure=True)
+        failing_tree(log).update(mode='deploy', keep_on_failure=True)
     assert log == ['deploy ok']
 
 
@@ -227,7 +242,7 @@ def test_with_several_workers_siblings_deploy_at_once_but_parents_wait_for_desce
 def test_with_several_workers_a_failure_stops_new_tasks_and_reports_the_module():
     log = []
     with pytest.raises(TaskFailedError, match='bad'):
-        failing_tree(log).update(mode='server', workers=3)
+        failing_tree(log).update(mode='deploy', workers=3)
     assert 'deploy root' not in log
 
 
@@ -238,12 +253,12 @@ def test_a_task_is_labelled_by_its_public_module_not_by_internals():
         return x * 2
 
     server = lazyplug.ServerModule(double)
-    deploy = Task(server._impl, 'server', server._impl._get_deploy_tasks(), 0)
+    deploy = Task(server._impl, 'deploy', server._impl._get_deploy_tasks(), 0)
     assert deploy.label == 'ServerModule(double)' and deploy.name == '#0 ServerModule(double)'
     assert '_ServerModuleImpl' not in repr(deploy) and '_deploy' not in repr(deploy)
     named = lazyplug.ServerModule(lazyplug.ActionModule(double))
     named._impl._m.name = 'twice'
-    assert Task(named._impl, 'server', named._impl._deploy, 0).label == 'ServerModule(twice)'
+    assert Task(named._impl, 'deploy', named._impl._deploy, 0).label == 'ServerModule(twice)'
     flow = lazyplug.pipeline(double)
     app = lazyplug.ActionModule(flow)
     app.name = 'app'

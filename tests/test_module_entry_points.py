@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -103,3 +104,29 @@ def test_entry_point_statuses_are_listed():
 def test_an_unknown_group_lists_the_entry_point_groups():
     with pytest.raises(AttributeError, match=r"did you mean lazyplug.demo\?"):
         lazyplug.dem
+
+
+def test_a_blocked_distribution_adds_no_group_and_is_not_imported():
+    with lazyplug.config.temp('disabled_plugins', ('lazyplug-demo-broken',)), warnings.catch_warnings():
+        warnings.simplefilter('error', PluginWarning)  # its broken module is never imported
+        with pytest.raises(AttributeError, match="no attribute or module group 'brokengroup'"):
+            lazyplug.brokengroup
+        infos = {i.name: i for i in lazyplug.registry.list_module_entry_points()}
+    assert (infos['brokengroup'].status, infos['brokengroup'].error) == (
+        'blocked', 'named in LAZYPLUG_DISABLED_PLUGINS')
+    assert 'brokengroup' not in lazyplug.registry.groups()
+
+
+def test_only_the_selected_distributions_add_groups():
+    with lazyplug.config.temp('plugins', ('lazyplug-demo-modules',)), warnings.catch_warnings():
+        warnings.simplefilter('error', PluginWarning)
+        assert lazyplug.demo.shout()('a') == 'A!'
+        infos = {i.name: i.status for i in lazyplug.registry.list_module_entry_points()}
+    assert infos['demo'] == 'loaded' and infos['brokengroup'] == 'not selected'
+
+
+def test_with_autoload_off_no_group_comes_from_entry_points():
+    with lazyplug.config.temp('disable_plugin_autoload', True):
+        with pytest.raises(AttributeError):
+            lazyplug.demo
+        assert {i.status for i in lazyplug.registry.list_module_entry_points()} == {'not selected'}

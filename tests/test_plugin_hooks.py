@@ -8,8 +8,9 @@ import warnings
 import pytest
 
 import lazyplug
-from lazyplug import _hookcalls, config, plugins
+from lazyplug import config, plugins
 from lazyplug.errors import PluginWarning
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 demo = pytest.importorskip('lazyplug_demo_phases.plugin', reason='tox installs the test distributions')
@@ -58,8 +59,8 @@ def test_with_four_workers_a_parent_deploys_only_after_its_descendants_and_the_p
         last_below = max([position[('end', m.name)] for m in descendants(parent)] + [position[('extra', 'a1')]])
         assert position[('start', parent.name)] > last_below, events
     # the demo plugin's wrappers saw each of the six deploy tasks, from whichever thread ran it
-    assert sorted(what for kind, what, _ in demo.RECORDS if kind == 'task') == [('server', 'Node')] * 6
-    assert [what for kind, what, _ in demo.RECORDS if kind != 'task'] == ['server', 'post', 'Node']
+    assert sorted(what for kind, what, _ in demo.RECORDS if kind == 'task') == [('deploy', 'Node')] * 6
+    assert [what for kind, what, _ in demo.RECORDS if kind != 'task'] == ['deploy', 'post', 'Node']
 
 
 # -- choosing plugins in-process -----------------------------------------------------------------
@@ -80,7 +81,7 @@ def test_an_empty_selection_loads_no_entry_point_plugin_and_restores_the_fast_pa
         seen = statuses()
     assert seen['demo_phases'] == seen['demo_broken'] == 'not selected'
     assert seen['lazyplug.builtin.lifecycle'] == 'loaded'
-    assert (_hookcalls.state.run_task, _hookcalls.state.collect_tasks) == (False, False)
+    assert (host.flags.run_task, host.flags.collect_tasks) == (False, False)
 
 
 def test_a_blocked_plugin_takes_no_part_in_updates(fresh_plugins):
@@ -106,10 +107,3 @@ def test_tracing_writes_each_hook_call_to_stderr(fresh_plugins, capsys):
         lazyplug.ActionModule(lambda x: x).update(mode='train')
     err = capsys.readouterr().err
     assert all(f'{hook} [hook]' in err for hook in ('lazyplug_update', 'lazyplug_run_phase'))
-
-
-# -- deployment hooks nobody implements ------------------------------------------------------
-
-def test_a_launcher_or_registry_no_plugin_provides_is_none():
-    assert _hookcalls.launcher('x', {}) is None
-    assert _hookcalls.service_registry('nosuch://here') is None

@@ -11,14 +11,16 @@ import textwrap
 import pytest
 
 import lazyplug
-from lazyplug import _hookcalls, config, hookimpl, plugins
+from lazyplug import _hookcalls, config, factories, hookimpl, plugins
 from lazyplug.errors import (
+    ConfigError,
     LauncherNotFoundError,
     PluginLoadError,
     PluginRegistrationError,
     PluginWarning,
     TaskFailedError,
 )
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 demo = pytest.importorskip('lazyplug_demo_phases.plugin', reason='tox installs the test distributions')
@@ -179,10 +181,10 @@ def test_wrappers_time_every_update_phase_and_task():
     log = []
     root = Step(log, 'root')
     root.child = Step(log, 'child')
-    root.update(mode=['train', 'server'])
+    root.update(mode=['train', 'deploy'])
     kinds = [(kind, what) for kind, what, seconds in demo.RECORDS if seconds >= 0]
     assert kinds == [('task', ('train', 'Step')), ('task', ('train', 'Step')), ('phase', 'train'),
-                     ('task', ('server', 'Step')), ('task', ('server', 'Step')), ('phase', 'server'),
+                     ('task', ('deploy', 'Step')), ('task', ('deploy', 'Step')), ('phase', 'deploy'),
                      ('phase', 'post'), ('update', 'Step')]
 
 
@@ -193,7 +195,7 @@ def test_a_plugin_can_skip_tasks():
     root.child = Step(log, 'child', demo_skip=True)
     root.update()
     assert log == ['train root', 'deploy root']
-    assert [(phase, m.name) for phase, m in demo.SKIPPED] == [('train', 'child'), ('server', 'child')]
+    assert [(phase, m.name) for phase, m in demo.SKIPPED] == [('train', 'child'), ('deploy', 'child')]
 
 
 def test_a_plugin_can_add_tasks_after_a_modules_own():
@@ -268,7 +270,7 @@ class Echo(ModuleBase):
 
 def test_module_calls_skip_the_hook_while_no_plugin_implements_it():
     plugins.get_plugin_manager()
-    assert _hookcalls.state.module_call is False
+    assert host.flags.module_call is False
 
 
 def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
@@ -283,14 +285,14 @@ def test_a_module_call_wrapper_sees_every_call_until_it_is_unregistered():
 
     plugin = Counter()
     plugins.register(plugin, name='counter')
-    assert _hookcalls.state.module_call is True
+    assert host.flags.module_call is True
     assert Echo()(1, k=2) == (1, {'k': 2})
     assert Echo()(lazyplug.kwargs(x=3)) == (3, {})
     assert Echo()(5) == (5, {})  # the one-argument call, otherwise the fast path
     assert calls == [('Echo', (1,), {'k': 2}, (1, {'k': 2})), ('Echo', (), {'x': 3}, (3, {})),
                      ('Echo', (5,), {}, (5, {}))]
     plugins.unregister(plugin)
-    assert _hookcalls.state.module_call is False
+    assert host.flags.module_call is False
     Echo()(4)
     assert len(calls) == 3
 
@@ -305,40 +307,131 @@ def test_a_plugin_can_replace_a_module_call():
     assert Echo()(1) == 'stubbed'
 
 
-# -- hooks a later part of lazyplug implements ------------------------------------------------
+# -- what plugins provide by name -------------------------------------------------------------
 
-def test_lazyplug_launcher_is_asked_for_the_launcher_a_server_module_names():
-    asked = []
+class Launcher:
+    def __init__(self, **options):
+        self.options = options
 
+    def launch(self, spec, replicas):
+        raise NotImplementedError
+
+
+@pytest.fixture
+def builtins_only(fresh_plugins):
+    """A plugin manager with the built-in plugins only: the names listed are the same wherever the tests run."""
+    with config.temp('plugins', ()):
+        yield
+
+
+@pytest.fixture
+def mine(builtins_only):
+    """The launcher 'mine', registered by the plugin 'launchers'."""
     class Launchers:
         @hookimpl
-        def lazyplug_launcher(self, name, options):
-            asked.append((name, options))
-            return f'launcher {name}' if name == 'mine' else None
+        def lazyplug_register_launchers(self, register):
+            register('mine', Launcher)
 
     plugins.register(Launchers(), name='launchers')
-    assert _hookcalls.launcher('mine', {'x': 1}) == 'launcher mine'
-    assert _hookcalls.launcher('other', {}) is None
-    assert asked == [('mine', {'x': 1}), ('other', {})]
 
 
-def test_a_server_module_without_a_launcher_fails_its_deploy_clearly():
+def test_a_registered_launcher_is_made_with_the_options_given(mine):
+    assert factories.launcher_names() == ['local', 'thread', 'mine']
+    made = factories.make_launcher('mine', {'x': 1})
+    assert isinstance(made, Launcher) and made.options == {'x': 1}
+
+
+def test_an_unknown_launcher_lists_every_launcher_with_its_source(mine):
+    with pytest.raises(LauncherNotFoundError) as info:
+        factories.make_launcher('nowhere')
+    assert str(info.value) == "no launcher 'nowhere'; launchers: local, thread (built in); mine (launchers)"
+
+
+def test_a_server_module_without_a_launcher_fails_its_deploy_clearly(builtins_only):
     with config.temp('launcher', 'nowhere'):
-        with pytest.raises(TaskFailedError, match='server task') as info:
+        with pytest.raises(TaskFailedError, match='deploy task') as info:
             lazyplug.ServerModule(lambda x: x).start()
     assert isinstance(info.value.__cause__, LauncherNotFoundError)
-    assert "'nowhere'" in str(info.value.__cause__)
+    message = str(info.value.__cause__)
+    assert message.startswith("no launcher 'nowhere' for ") and 'served by ServerModule' in message
+    assert message.endswith('; launchers: local, thread (built in)')
 
 
-def test_lazyplug_service_registry_makes_the_registry_for_a_url():
+def test_a_name_taken_by_an_earlier_plugin_is_refused_with_a_warning_naming_both(builtins_only):
+    class Again:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('local', Launcher)
+            register('again', Launcher)
+
+    plugins.register(Again(), name='again')
+    with pytest.warns(PluginWarning, match="launcher 'local' of plugin 'again' is left out: plugin "
+                                           "'lazyplug.builtin.launchers' registered it first"):
+        names = factories.launcher_names()
+    assert names == ['local', 'thread', 'again']
+    assert not isinstance(factories.make_launcher('local'), Launcher)
+
+
+def test_a_plugin_whose_register_hook_fails_registers_nothing_and_the_others_work(builtins_only):
+    class Fails:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('half', Launcher)
+            raise RuntimeError('no launchers today')
+
+    plugins.register(Fails(), name='fails')
+    with pytest.warns(PluginWarning, match="plugin 'fails' failed to register its launchers.*no launchers today"):
+        assert factories.launcher_names() == ['local', 'thread']
+
+
+@pytest.mark.parametrize('name, factory, words', [
+    ('Bad Name', Launcher, "'Bad Name' is not a valid launcher name"),
+    ('fine', 'not callable', "the factory of launcher 'fine' is not callable"),
+])
+def test_a_bad_registration_is_refused_naming_the_plugin(builtins_only, name, factory, words):
+    class Bad:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register(name, factory)
+
+    plugins.register(Bad(), name='bad')
+    with pytest.warns(PluginWarning, match=f"plugin 'bad' failed to register its launchers.*{words}"):
+        assert 'fine' not in factories.launcher_names()
+    with config.temp('strict_plugins', True), pytest.raises(PluginRegistrationError, match=words):
+        plugins.register(Bad(), name='bad again')
+        factories.launcher_names()
+
+
+def test_what_a_factory_makes_must_be_of_its_interface():
+    class Wrong:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('wrong', lambda **options: object())
+
+    plugins.register(Wrong(), name='wrong')
+    with pytest.raises(PluginRegistrationError, match=r"launcher 'wrong' of plugin 'wrong' made <object .*>, "
+                                                      r'which is no Launcher: it lacks launch'):
+        factories.make_launcher('wrong')
+
+
+def test_a_registry_is_made_by_the_factory_of_its_urls_scheme(builtins_only):
+    class Registry:
+        def __init__(self, url):
+            self.url = url
+
+        publish = lookup = remove = list = lambda *a: None
+
     class Registries:
         @hookimpl
-        def lazyplug_service_registry(self, url):
-            return {'url': url} if url.startswith('demo://') else None
+        def lazyplug_register_service_registries(self, register):
+            register('demo', Registry)
 
     plugins.register(Registries(), name='registries')
-    assert _hookcalls.service_registry('demo://here') == {'url': 'demo://here'}
-    assert _hookcalls.service_registry('other://') is None
+    assert factories.registry_schemes() == ['memory', 'sqlite', 'demo']
+    assert factories.make_service_registry('demo://here').url == 'demo://here'
+    with pytest.raises(ConfigError, match=r"no service registry for 'other://x': .* schemes: memory, sqlite "
+                                          r'\(built in\); demo \(registries\)'):
+        factories.make_service_registry('other://x')
 
 
 def test_lazyplug_register_commands_lets_plugins_add_commands():
@@ -356,5 +449,6 @@ def test_lazyplug_register_commands_lets_plugins_add_commands():
 
     plugins.register(Commands(), name='commands')
     cli = Cli()
-    _hookcalls.register_commands(cli)
-    assert cli.commands == ['hello']
+    called = []
+    _hookcalls.register_commands(cli, lambda plugin, error: called.append((plugin, error)))
+    assert cli.commands == ['hello'] and called == [('commands', None)]

@@ -4,6 +4,7 @@ import pytest
 
 import lazyplug
 from lazyplug import _hookcalls, config, hookimpl, plugins
+from lazyplug.host import host
 from lazyplug.module import ModuleBase
 
 PROGRESS = 'lazyplug.builtin.progress'
@@ -35,9 +36,9 @@ def core_only(fresh_plugins):
 @pytest.fixture
 def progress_on(core_only):
     with config.temp('progress', True):
-        plugins.apply_settings()
+        plugins.sync_optional_builtins()
         yield
-    plugins.apply_settings()
+    plugins.sync_optional_builtins()
 
 
 def status(name):
@@ -49,20 +50,20 @@ def test_progress_is_off_by_default_and_then_tasks_skip_the_per_task_hook(core_o
     assert (info.status, info.builtin) == ('not selected', True)
     assert 'LAZYPLUG_PROGRESS=1' in info.error
     assert plugins.get_plugin_manager().get_plugin(PROGRESS) is None
-    assert not _hookcalls.state.run_task and not _hookcalls.state.task_progress
+    assert not host.flags.run_task and not host.flags.task_progress
 
 
 def test_turning_progress_on_and_off_registers_and_unregisters_the_plugin(core_only):
     plugins.get_plugin_manager()
     with config.temp('progress', True):
-        plugins.apply_settings()
+        plugins.sync_optional_builtins()
         info = status(PROGRESS)
         assert info.status == 'loaded'
         assert set(info.hooks) == {'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_task_progress'}
-        assert _hookcalls.state.run_task and _hookcalls.state.task_progress
-    plugins.apply_settings()
+        assert host.flags.run_task and host.flags.task_progress
+    plugins.sync_optional_builtins()
     assert status(PROGRESS).status == 'not selected'
-    assert not _hookcalls.state.run_task
+    assert not host.flags.run_task
 
 
 def test_a_manager_made_while_progress_is_on_registers_it(fresh_plugins):
@@ -131,33 +132,33 @@ def test_evaluation_reports_nothing_when_no_plugin_follows_it(core_only, monkeyp
 
 
 def test_the_live_display_draws_a_bar_per_phase_and_items_per_task():
-    from lazyplug.builtin.progress import _Live
-    live = _Live()
+    from lazyplug.builtin.progress import _LiveDisplay
+    live = _LiveDisplay()
     live.start()
     try:
-        outer = live.phase_started('server', 1)
-        inner = live.phase_started('server', 2)  # an update run by a task of another
+        outer = live.phase_started('deploy', 1)
+        inner = live.phase_started('deploy', 2)  # an update run by a task of another
         live.task_started((1, 'eval'), '#0 evaluation of M')
         live.items((1, 'eval'), 3, 5)
         rows = {t.description.strip(): t for t in live._progress.tasks}
         assert (rows['#0 evaluation of M'].completed, rows['#0 evaluation of M'].total) == (3, 5)
         live.task_ended((1, 'eval'), '#0 evaluation of M', 0.1, None, inner, (3, 5))
         assert [(t.description, t.completed) for t in live._progress.tasks] == [
-            ('[bold]server[/bold]', 0), ('[bold]server[/bold]', 1)]
-        live.phase_ended(inner, 'server', 2, 0.2, RuntimeError('x'))
-        live.phase_ended(outer, 'server', 1, 0.3, None)
+            ('[bold]deploy[/bold]', 0), ('[bold]deploy[/bold]', 1)]
+        live.phase_ended(inner, 'deploy', 2, 0.2, RuntimeError('x'))
+        live.phase_ended(outer, 'deploy', 1, 0.3, None)
         assert [t.description for t in live._progress.tasks] == [
-            '[bold]server[/bold] done', '[bold]server[/bold] [red]failed[/red]']
+            '[bold]deploy[/bold] done', '[bold]deploy[/bold] [red]failed[/red]']
     finally:
         live.stop()
 
 
 def test_item_counts_keep_the_most_reported_as_reports_come_out_of_order():
-    from lazyplug.builtin.progress import _Shown
-    shown = _Shown()
-    assert shown.count((1, 'eval'), 3, 5) == 3
-    assert shown.count((1, 'eval'), 2, 5) == 3
-    assert shown.count((1, 'eval'), 5, 5) == 5
+    from lazyplug.builtin.progress import _SharedDisplay
+    shared = _SharedDisplay()
+    assert shared.count((1, 'eval'), 3, 5) == 3
+    assert shared.count((1, 'eval'), 2, 5) == 3
+    assert shared.count((1, 'eval'), 5, 5) == 5
 
 
 def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys):
@@ -167,13 +168,13 @@ def test_progress_of_an_update_run_inside_a_task_of_another(progress_on, capsys)
         def _get_deploy_tasks(self):
             return lambda: inner.update(mode='train')
 
-    Outer().update(mode='server')
+    Outer().update(mode='deploy')
     err = [line.split(' in ')[0] for line in capsys.readouterr().err.splitlines()]
     assert err == [
-        'lazyplug: server: 1 task',
+        'lazyplug: deploy: 1 task',
         'lazyplug: train: 1 task',
         'lazyplug: train: done #0 Worker(inner).train',
         'lazyplug: train: 1 task done',
-        'lazyplug: server: done #0 <lambda> of Outer',
-        'lazyplug: server: 1 task done',
+        'lazyplug: deploy: done #0 <lambda> of Outer',
+        'lazyplug: deploy: 1 task done',
     ]

@@ -481,7 +481,7 @@ def test_bad_arguments_are_refused_at_construction():
             ServerModule(**kwargs)
     with pytest.raises(InvalidArgumentError, match="no option 'colour'"):
         from lazyplug.launchers.local import LocalLauncher
-        LocalLauncher({'colour': 'red'})
+        LocalLauncher(colour='red')
 
 
 def test_the_health_check_tells_a_lazyplug_server_from_a_closed_port_and_from_other_servers(started):

@@ -15,12 +15,12 @@ import pytest
 from lazyplug import config
 from lazyplug.contract_tests import ServiceRegistryContract, make_entry
 from lazyplug.errors import ConfigError
-from lazyplug.services import _process, get_registry
+from lazyplug.services import get_registry, liveness
 from lazyplug.services.memory import MemoryRegistry
 from lazyplug.services.sqlite import SqliteRegistry, parse_url
-from lazyplug.testing import forgetting_made
+from lazyplug.testing import forgetting_instances
 
-LINUX_PROC = _process.start_time(os.getpid()) is not None
+LINUX_PROC = liveness.start_time(os.getpid()) is not None
 
 
 def stored_ids(registry):
@@ -46,7 +46,7 @@ def registry(request):
 @pytest.fixture
 def registries_made_here():
     """Forget (and close) the registries get_registry() makes during the test."""
-    with forgetting_made():
+    with forgetting_instances():
         yield
 
 
@@ -120,8 +120,8 @@ def test_an_entry_is_live_while_one_of_its_processes_runs(registry, sleeper):
 
 @pytest.mark.skipif(not LINUX_PROC, reason='process start times are read from /proc')
 def test_a_pid_whose_start_time_differs_from_the_recorded_one_is_dead(registry, monkeypatch):
-    real = _process.start_time(os.getpid())
-    monkeypatch.setattr(_process, 'start_time', lambda pid: real + 1)  # as if the pid had been reused
+    real = liveness.start_time(os.getpid())
+    monkeypatch.setattr(liveness, 'start_time', lambda pid: real + 1)  # as if the pid had been reused
     registry.publish(make_entry('reused', pids=[os.getpid()]))
     monkeypatch.undo()
     assert registry.lookup('reused') is None
@@ -142,9 +142,9 @@ def test_a_killed_child_not_yet_reaped_is_dead():
     try:
         proc.kill()
         deadline = time.monotonic() + 10
-        while _process.alive(proc.pid) and time.monotonic() < deadline:
+        while liveness.alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert not _process.alive(proc.pid)
+        assert not liveness.alive(proc.pid)
     finally:
         proc.kill()
         proc.wait()
@@ -157,17 +157,17 @@ def test_the_start_time_is_read_past_a_command_name_with_spaces_and_parentheses(
     odd.symlink_to(sys.executable)
     proc = subprocess.Popen([str(odd), '-I', '-S', '-c', 'import time; time.sleep(300)'])
     try:
-        ticks = _process.start_time(proc.pid)
+        ticks = liveness.start_time(proc.pid)
         expected = (psutil.Process(proc.pid).create_time() - psutil.boot_time()) * os.sysconf('SC_CLK_TCK')
         assert ticks is not None and abs(ticks - expected) < 2
-        assert _process.alive(proc.pid, ticks) and not _process.alive(proc.pid, ticks + 1)
+        assert liveness.alive(proc.pid, ticks) and not liveness.alive(proc.pid, ticks + 1)
     finally:
         proc.kill()
         proc.wait()
 
 
 def test_no_process_has_pid_zero_or_a_negative_pid():
-    assert not _process.alive(0) and not _process.alive(-1)
+    assert not liveness.alive(0) and not liveness.alive(-1)
 
 
 # -- SQLite: URLs, files, processes --------------------------------------------------------------------
@@ -327,12 +327,11 @@ def test_get_registry_makes_one_registry_per_url(tmp_path, registries_made_here)
     assert get_registry(f'sqlite://{tmp_path}/b.sqlite') is not first
 
 
-def test_an_unknown_scheme_is_a_config_error_naming_the_built_in_ones(registries_made_here):
-    with pytest.raises(ConfigError) as info:
-        get_registry('nosuch://localhost:6379/0')  # a scheme no plugin serves
-    message = str(info.value)
-    assert "'nosuch://localhost:6379/0'" in message and 'memory://' in message and 'sqlite:///' in message
-    assert 'plugin' in message
+def test_an_unknown_scheme_is_a_config_error_naming_every_scheme(registries_made_here, fresh_plugins):
+    with config.temp('plugins', ()), pytest.raises(ConfigError) as info:  # the built-in schemes only
+        get_registry('nosuch://localhost:6379/0')
+    assert str(info.value) == ("no service registry for 'nosuch://localhost:6379/0': registry URLs are "
+                               'scheme://...; schemes: memory, sqlite (built in)')
 
 
 def test_a_malformed_sqlite_url_given_to_get_registry_is_a_config_error(registries_made_here):
@@ -351,7 +350,7 @@ def test_importing_lazyplug_loads_neither_sqlite3_nor_json():
 def test_an_entry_records_the_node_of_its_process_ids_and_keeps_it_through_a_registry(registry):
     from lazyplug.services import ServiceEntry
     here = make_entry('here')
-    assert here.node == _process.node_id() and here.to_dict()['node'] == here.node
+    assert here.node == liveness.node_id() and here.to_dict()['node'] == here.node
     there = ServiceEntry('there', ['http://127.0.0.1:9000'], [os.getpid()], time.time(), node='machine-a/pid:[1]')
     registry.publish(there)
     assert registry.lookup('there').node == 'machine-a/pid:[1]'
@@ -367,5 +366,5 @@ def test_an_entry_written_without_a_node_has_an_unknown_one():
 def test_the_node_id_names_this_kernel_and_pid_namespace():
     if os.path.exists('/proc/sys/kernel/random/boot_id'):
         with open('/proc/sys/kernel/random/boot_id') as f:
-            assert _process.node_id() == f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
-    assert _process.node_id()
+            assert liveness.node_id() == f'{f.read().strip()}/{os.readlink("/proc/self/ns/pid")}'
+    assert liveness.node_id()

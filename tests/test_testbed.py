@@ -66,7 +66,7 @@ def test_each_machine_has_its_own_host_name_process_ids_and_tmp(lazyplug_network
     assert python(b, 'import os; print(os.path.exists("/tmp/written-on-a"))') == 'False'
     assert a.run(['ls'], cwd='/tmp').stdout.split() == ['home', 'written-on-a']
     # lazyplug tells machines apart by boot id and process-id namespace
-    node = 'from lazyplug.services._process import node_id; print(node_id())'
+    node = 'from lazyplug.services.liveness import node_id; print(node_id())'
     assert python(a, node) != python(b, node)
     assert python(a, 'import os; print(os.getpid() > 1, open("/proc/1/cmdline").read().count("_testbed_init"))') \
         == 'True 1'

@@ -77,9 +77,9 @@ _LAZY = {
     'ServerModule': 'lazyplug.module.server',
     'UrlModule': 'lazyplug.module.server',
 }
-_SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'compat', 'config', 'context', 'errors', 'flow', 'hookspecs',
-                         'launchers', 'lifecycle', 'module', 'plugins', 'registry', 'reprs', 'serve', 'services',
-                         'testing', 'values'})
+_SUBMODULES = frozenset({'builtin', 'cache', 'cli', 'compat', 'config', 'context', 'entrypoints', 'errors',
+                         'factories', 'flow', 'hookspecs', 'host', 'interfaces', 'inventory', 'launchers', 'lifecycle',
+                         'module', 'plugins', 'registry', 'reprs', 'serve', 'services', 'testing', 'values'})
 _RESERVED_NAMES = frozenset(__all__) | frozenset(_LAZY) | _SUBMODULES
 _namespace = sys.modules[__name__].__dict__  # `globals` here is lazyplug's per-request context
 _lazy_getattr = lazy_attributes(__name__, _LAZY)

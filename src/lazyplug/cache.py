@@ -1,12 +1,14 @@
 """The module result cache behind ``module.use_cache()``.
 
-A call's key is the module's identity (its class, the ``use_cache`` tag, its name) and a digest of
-what the call's arguments hold (``lazyplug.cachekeys``): arguments of equal content give equal
-keys in every process, and a call with an argument that cannot be keyed by its content is not
-cached. The store is chosen by the ``cache_strategy`` setting through the ``lazyplug_cache_store``
-hook: ``memory`` (this process), ``sqlite`` and ``file`` (under the ``cache_dir`` setting, shared
-by processes) are built in. ``cache_mode`` is ``RW`` (default), ``RO``, ``WO`` or ``NONE``. An entry that cannot
-be read back is a miss (and is dropped), never an error.
+* A call's key is the module's identity (its class, the ``use_cache`` tag, its name) and a
+  digest of what its arguments hold (``lazyplug.cachekeys``). Arguments of equal content give
+  equal keys in every process.
+* A call with an argument that cannot be keyed by its content is not cached.
+* The store is a :class:`~lazyplug.interfaces.CacheStore`, the one plugins register under the
+  ``cache_strategy`` setting (``lazyplug_register_cache_stores``). Built in: ``memory`` (this
+  process), ``sqlite`` and ``file`` (under the ``cache_dir`` setting, shared by processes).
+* ``cache_mode`` is ``RW`` (default), ``RO``, ``WO`` or ``NONE``.
+* An entry that cannot be read back is a miss (and is dropped), never an error.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ import threading
 from . import cachekeys
 from ._files import open_private, private_dir, private_file
 from .config import config
-from .errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .interfaces import CacheStore
     from .module.base import ModuleBase
 
-__all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_key', 'get_store']
+__all__ = ['MISS', 'FileStore', 'MemoryStore', 'SqliteStore', 'cache_dir', 'cache_key', 'get_store']
 
 
 MISS: Any = object()
@@ -35,6 +37,7 @@ MISS: Any = object()
 
 
 def cache_dir() -> str:
+    """Where stores keep their files: the ``cache_dir`` setting, else ``cache`` in lazyplug's home."""
     return config['cache_dir'] or os.path.join(config['home'], 'cache')
 
 
@@ -138,10 +141,9 @@ class FileStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def get_store(strategy: str | None = None) -> Any:
+def get_store(strategy: str | None = None) -> CacheStore:
     """The store of ``strategy`` (default: the ``cache_strategy`` setting), made once per process."""
-    from . import _hookcalls
+    from .factories import make_cache_store
+    from .host import host
     name = strategy or config['cache_strategy']
-    return _hookcalls.made_once('cache store', (name, cache_dir()), lambda: _hookcalls.cache_store(name),
-                                lambda: ConfigError(f'no cache strategy {name!r}: built in are memory, sqlite and '
-                                                    'file; a plugin may add others'))
+    return host.instance('cache store', (name, cache_dir()), lambda: make_cache_store(name))

@@ -1,9 +1,11 @@
 """Settings: ``lazyplug.config``.
 
-Each setting has a name, a type, a default and a documentation line; its value comes from the
-environment variable ``LAZYPLUG_<NAME>`` (read the first time the setting is used) or from
-``config.temp(name, value)`` / ``config[name] = value``. Plugins add their own settings with
-``config.add`` when they load; naming a setting not declared yet loads the plugins first.
+* Each setting has a name, a type, a default and a documentation line.
+* Its value comes from the environment variable ``LAZYPLUG_<NAME>``, read when the setting is
+  first used, or from ``config.temp(name, value)`` / ``config[name] = value``.
+* Plugins add their own settings with ``config.add`` when they load.
+* A name not declared yet goes to the callback set with ``config.on_unknown_name``, then is
+  looked up again. The plugin host's callback loads the plugins.
 """
 
 from __future__ import annotations
@@ -88,6 +90,11 @@ class Config:
         self._settings: dict[str, Setting] = {}
         self._values: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._unknown: Callable[[str], None] | None = None
+
+    def on_unknown_name(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(name)`` when a name no setting has is used; it may declare the setting."""
+        self._unknown = callback
 
     def add(self, name: str, type_: type, default: Any, doc: str,
             parse: Callable[[str], Any] | None = None) -> None:
@@ -105,11 +112,8 @@ class Config:
             return self._settings[name]
         except KeyError:
             pass
-        # Plugins declare their settings when they load, which is on the first hook call: a name
-        # unknown before that may be one of theirs (`config['redis_url'] = ...` early in a program).
-        from . import _hookcalls
-        if _hookcalls._manager is None:
-            _hookcalls.load()
+        if self._unknown is not None:
+            self._unknown(name)
             if name in self._settings:
                 return self._settings[name]
         import difflib
@@ -209,12 +213,14 @@ config.add('thread_pool_workers', int, 32, 'threads shared by parallel flows and
            parse=_parse_positive_int)
 
 config.add('home', str, _default_home(), "lazyplug's state directory (service registry, caches)")
-config.add('disable_plugin_autoload', bool, False, 'load no hook plugins from entry points')
-config.add('plugins', tuple, None, 'load only these hook plugins (entry or distribution names); empty: none')
-config.add('disabled_plugins', tuple, (), 'block these hook plugins (entry or distribution names)')
+config.add('disable_plugin_autoload', bool, False, 'load no plugins (hook plugins, module groups) from entry '
+           'points but those named in the plugins setting')
+config.add('plugins', tuple, None, 'load only these plugins (entry or distribution names); empty: none')
+config.add('disabled_plugins', tuple, (), 'block these plugins (entry or distribution names)')
 config.add('strict_plugins', bool, False, 'raise plugin load errors instead of warning')
 config.add('trace_plugins', bool, False, 'trace hook calls to stderr')
-config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none')
+config.add('launcher', str, 'local', 'the launcher ServerModules deploy with when they name none (local, '
+           'thread, or one a plugin registers)')
 config.add('cache_strategy', str, 'memory', 'where module results are cached: memory, sqlite, file '
            '(or a strategy a plugin adds)')
 config.add('cache_mode', str, 'RW', 'RW: read and write the cache; RO, WO, NONE', parse=_parse_cache_mode)

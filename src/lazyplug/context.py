@@ -1,10 +1,12 @@
 """``lazyplug.globals``: the per-request context.
 
-A dict-like store that belongs to the current request (a *session*). It lives in a context
-variable, so that the worker threads of parallel flows, which run in a copy of their caller's
-context, see and share their caller's session; a plain ``threading.Thread`` starts a session of
-its own. ``with globals.session():`` runs a block in a fresh session (a server does this per
-request); ``globals.session(data)`` starts it with ``data``.
+A dict-like store that belongs to the current request (a *session*).
+
+* It lives in a context variable. The worker threads of parallel flows run in a copy of their
+  caller's context: they see and share their caller's session.
+* A plain ``threading.Thread`` starts a session of its own.
+* ``with globals.session():`` runs a block in a fresh session (a server does so per request).
+  ``globals.session(data)`` starts it with ``data``.
 """
 
 from __future__ import annotations
@@ -16,18 +18,25 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['Globals', 'globals', 'record_trace']
+__all__ = ['Globals', 'current_session', 'globals', 'record_trace']
 
 _session: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar('lazyplug_session')
 
 
-def _current() -> dict[str, Any]:
+def current_session() -> dict[str, Any]:
+    """The current session's values, made empty here if this context has no session yet.
+
+    Parallel flows call it before copying contexts, so that their items share one session.
+    """
     try:
         return _session.get()
     except LookupError:
         data: dict[str, Any] = {}
         _session.set(data)
         return data
+
+
+_current = current_session  # the name lazyplug.flow._pool imports, until it imports current_session
 
 
 class _Session:
@@ -50,19 +59,19 @@ class Globals(MutableMapping):  # type: ignore[type-arg]
     """The current session's values. Mutations are seen by every thread serving the same request."""
 
     def __getitem__(self, key: str) -> Any:
-        return _current()[key]
+        return current_session()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        _current()[key] = value
+        current_session()[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del _current()[key]
+        del current_session()[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(_current()))
+        return iter(list(current_session()))
 
     def __len__(self) -> int:
-        return len(_current())
+        return len(current_session())
 
     def session(self, data: dict[str, Any] | None = None) -> _Session:
         """A ``with`` block that runs in a fresh session holding a copy of ``data``."""
@@ -70,10 +79,10 @@ class Globals(MutableMapping):  # type: ignore[type-arg]
 
     def snapshot(self) -> dict[str, Any]:
         """A shallow copy of the current session's values."""
-        return dict(_current())
+        return dict(current_session())
 
     def __repr__(self) -> str:
-        return f'lazyplug.globals({_current()!r})'
+        return f'lazyplug.globals({current_session()!r})'
 
 
 globals = Globals()  # noqa: A001 - LazyLLM's public name
@@ -81,4 +90,4 @@ globals = Globals()  # noqa: A001 - LazyLLM's public name
 
 def record_trace(label: str, output: Any) -> None:
     """Append ``(label, output)`` to ``globals['trace']``: what modules with ``return_trace`` returned."""
-    _current().setdefault('trace', []).append((label, output))
+    current_session().setdefault('trace', []).append((label, output))

@@ -1,7 +1,13 @@
-"""Contract tests for plugin authors: what every service registry and every cache store must do.
+"""Contract tests for plugin authors: what every launcher, service registry and cache store must do.
 
-Subclass a contract in a test module, under a name pytest collects, and give it the fixture it
-asks for; pytest then runs every test of the contract on your implementation::
+Each contract checks the behaviour behind one Protocol of :mod:`lazyplug.interfaces`:
+
+* :class:`LauncherContract`: a :class:`~lazyplug.interfaces.Launcher` (fixture ``launcher``);
+* :class:`ServiceRegistryContract`: a :class:`~lazyplug.interfaces.ServiceRegistry` (fixture ``registry``);
+* :class:`CacheStoreContract`: a :class:`~lazyplug.interfaces.CacheStore` (fixture ``store``).
+
+Subclass a contract in a test module, under a name pytest collects, and give it its fixture.
+pytest then runs every test of the contract on your implementation::
 
     from lazyplug.contract_tests import ServiceRegistryContract
 
@@ -12,8 +18,9 @@ asks for; pytest then runs every test of the contract on your implementation::
             yield made
             made.close()
 
-The built-in registries and stores pass these same tests (``tests/test_services.py``,
-``tests/test_cache.py``). Importing this module imports pytest; ``import lazyplug`` does not.
+The built-in launchers, registries and stores pass these same tests (``tests/test_launchers.py``,
+``tests/test_services.py``, ``tests/test_cache.py``). Importing this module imports pytest;
+``import lazyplug`` does not.
 """
 
 from __future__ import annotations
@@ -27,15 +34,25 @@ import time
 import pytest
 
 from .cache import MISS
-from .errors import ServiceConflictError
+from .errors import (
+    AuthenticationError,
+    InvalidArgumentError,
+    RemoteError,
+    ServiceConflictError,
+    ServiceUnavailableError,
+)
+from .interfaces import CacheStore, Deployment, Launcher, RemembersRemovals, ServiceRegistry
 from .services import ServiceEntry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from typing import Any
 
-__all__ = ['CacheStoreContract', 'ServiceRegistryContract', 'make_entry']
+    from .serve.process import ServeSpec
+
+__all__ = ['CacheStoreContract', 'LauncherContract', 'ServiceRegistryContract', 'call_service', 'make_entry',
+           'serve_spec']
 
 
 def make_entry(module_id: str = 'm1', pids: list[int] | None = None, owner_pid: int | None = None,
@@ -46,13 +63,109 @@ def make_entry(module_id: str = 'm1', pids: list[int] | None = None, owner_pid: 
                         name, os.getpid() if owner_pid is None else owner_pid)
 
 
+def serve_spec(target: Callable[..., Any] = str.upper, **options: Any) -> ServeSpec:
+    """What a ServerModule hands its launcher: serve ``target``, with ``ServeSpec``'s ``options``."""
+    from .serve.process import ServeSpec
+    return ServeSpec(target, name=f'{getattr(target, "__qualname__", target)!s} (contract test)', **options)
+
+
+def call_service(url: str, *args: Any, security_key: str | None = None) -> Any:
+    """Call the service at ``url`` as a lazyplug client does."""
+    from .module.server import UrlModule
+    return UrlModule(url=url, security_key=security_key)(*args)
+
+
+class LauncherContract:
+    """What every launcher does (:class:`lazyplug.interfaces.Launcher`).
+
+    The subclass provides ``launcher``: a launcher of its kind, ready to launch on this machine.
+    Each test's deployments are stopped after it.
+    """
+
+    @pytest.fixture
+    def launcher(self) -> Any:
+        raise NotImplementedError('a LauncherContract subclass provides the launcher fixture')
+
+    @pytest.fixture
+    def launch(self, launcher: Any) -> Iterator[Callable[..., Any]]:
+        """``launch(target=str.upper, replicas=1, **spec options)``: a deployment, stopped after the test."""
+        made: list[Any] = []
+
+        def launch(target: Callable[..., Any] = str.upper, replicas: int = 1, **options: Any) -> Any:
+            made.append(launcher.launch(serve_spec(target, **options), replicas))
+            return made[-1]
+
+        yield launch
+        for deployment in made:
+            deployment.stop()
+
+    def test_the_launcher_is_a_launcher(self, launcher: Any) -> None:
+        assert isinstance(launcher, Launcher)
+
+    def test_a_launch_serves_at_one_url_per_replica(self, launch: Callable[..., Any]) -> None:
+        deployment = launch(str.upper, replicas=2)
+        assert isinstance(deployment, Deployment)
+        assert len(set(deployment.urls)) == 2 and all(url.startswith('http://') for url in deployment.urls)
+        assert [call_service(url, 'abc') for url in deployment.urls] == ['ABC', 'ABC']
+
+    def test_a_deployment_names_the_processes_that_serve_it(self, launch: Callable[..., Any]) -> None:
+        pids = launch().pids
+        assert pids and all(isinstance(pid, int) and pid > 0 for pid in pids)
+
+    def test_once_stopped_nothing_answers(self, launch: Callable[..., Any]) -> None:
+        deployment = launch(replicas=2)
+        assert not deployment.stopped
+        deployment.stop()
+        assert deployment.stopped
+        for url in deployment.urls:
+            with pytest.raises(ServiceUnavailableError):
+                call_service(url, 'abc')
+
+    def test_stopping_twice_is_harmless(self, launch: Callable[..., Any]) -> None:
+        deployment = launch()
+        deployment.stop()
+        deployment.stop()
+
+    def test_wait_blocks_until_the_deployment_is_stopped(self, launch: Callable[..., Any]) -> None:
+        deployment = launch()
+        waiter = threading.Thread(target=deployment.wait, daemon=True)
+        waiter.start()
+        waiter.join(0.5)
+        assert waiter.is_alive(), 'wait() returned while the service was running'
+        deployment.stop()
+        waiter.join(30)
+        assert not waiter.is_alive(), 'wait() did not return within 30 s of stop()'
+
+    def test_a_service_with_a_security_key_refuses_callers_without_it(self, launch: Callable[..., Any]) -> None:
+        url = launch(security_key='sk-contract').urls[0]
+        with pytest.raises(AuthenticationError):
+            call_service(url, 'abc')
+        assert call_service(url, 'abc', security_key='sk-contract') == 'ABC'
+
+    def test_an_error_of_the_served_callable_reaches_the_caller(self, launch: Callable[..., Any]) -> None:
+        url = launch(int).urls[0]
+        with pytest.raises(RemoteError, match='ValueError'):
+            call_service(url, 'not a number')
+        assert call_service(url, '7') == 7  # the server serves on
+
+    def test_every_interface_without_a_security_key_is_refused_before_anything_starts(self, launcher: Any) -> None:
+        with pytest.raises(InvalidArgumentError, match='security key'):
+            launcher.launch(serve_spec(host='0.0.0.0'), 1)
+
+
 class ServiceRegistryContract:
-    """The service registry protocol (``lazyplug.services``); the subclass provides ``registry``,
-    an empty registry of its kind."""
+    """What every service registry does (:class:`lazyplug.interfaces.ServiceRegistry`).
+
+    The subclass provides ``registry``: an empty registry of its kind. The tests of the optional
+    ``removed()`` are skipped for a registry without it.
+    """
 
     @pytest.fixture
     def registry(self) -> Any:
         raise NotImplementedError('a ServiceRegistryContract subclass provides the registry fixture')
+
+    def test_the_registry_is_a_service_registry(self, registry: Any) -> None:
+        assert isinstance(registry, ServiceRegistry)
 
     @pytest.fixture
     def other_process(self) -> Iterator[subprocess.Popen[bytes]]:
@@ -92,11 +205,10 @@ class ServiceRegistryContract:
     @staticmethod
     def removed_method(registry: Any) -> Any:
         """The registry's optional ``removed`` method; a test of it is skipped for a registry without one."""
-        method = getattr(registry, 'removed', None)
-        if method is None:
+        if not isinstance(registry, RemembersRemovals):
             pytest.skip(f'{type(registry).__name__} has no removed() (optional: a missing entry then counts as '
                         'removed)')
-        return method
+        return registry.removed
 
     def test_a_removed_entry_is_known_as_removed(self, registry: Any) -> None:
         removed = self.removed_method(registry)
@@ -169,12 +281,17 @@ class ServiceRegistryContract:
 
 
 class CacheStoreContract:
-    """The store of the module result cache (``lazyplug_cache_store``); the subclass provides
-    ``store``, an empty store of its kind."""
+    """What every store of the module result cache does (:class:`lazyplug.interfaces.CacheStore`).
+
+    The subclass provides ``store``: an empty store of its kind.
+    """
 
     @pytest.fixture
     def store(self) -> Any:
         raise NotImplementedError('a CacheStoreContract subclass provides the store fixture')
+
+    def test_the_store_is_a_cache_store(self, store: Any) -> None:
+        assert isinstance(store, CacheStore)
 
     def test_a_key_never_written_is_a_miss(self, store: Any) -> None:
         assert store.get('never written') is MISS

@@ -1,22 +1,27 @@
-"""Every hook of lazyplug, documented: the reference for plugin authors.
+"""Every hook of lazyplug: the reference for plugin authors.
 
-A plugin is a module or object whose functions are marked with ``@lazyplug.hookimpl`` and named
-after one of the specifications below; a distribution declares it in the ``lazyplug`` entry-point
-group (``[project.entry-points.lazyplug] myplugin = "mypkg.plugin"``). Arguments are passed by
-keyword, and an implementation may accept any subset of them.
+A plugin is a module or object with functions marked ``@lazyplug.hookimpl``, each named after a
+specification below. A distribution declares it in the ``lazyplug`` entry-point group::
 
-The core's own behaviour is implemented with these same hooks by built-in plugins
-(``lazyplug.builtin``), registered ``trylast``. A plugin therefore changes behaviour in one of
-two ways:
+    [project.entry-points.lazyplug]
+    myplugin = "mypkg.plugin"
 
-* **wrap** it: ``@hookimpl(wrapper=True)`` with a generator that does something, ``yield``\\ s
-  (receiving the inner result, or the exception raised into it) and returns the result. This is
-  how timing, progress, logging, retries and tracing are written.
-* **replace** it: for a ``firstresult`` hook, an implementation that returns a value other than
-  ``None`` ends the call, so the built-in implementation (and anything after it) does not run.
+Arguments are passed by keyword. An implementation may accept any subset of them.
 
-``lazyplug.builtin.progress`` (the progress display of ``lazyplug update``) is a complete example
-of a plugin wrapping ``lazyplug_run_phase`` and ``lazyplug_run_task``.
+The core's own behaviour is built-in plugins (``lazyplug.builtin``) using these same hooks,
+registered ``trylast``. A plugin changes it in one of two ways:
+
+* **Wrap** it: ``@hookimpl(wrapper=True)`` on a generator that does something, ``yield``\\ s
+  (receiving the inner result, or the exception raised into it) and returns the result. Timing,
+  progress, logging, retries and tracing are written this way.
+* **Replace** it: in a ``firstresult`` hook, an implementation returning anything but ``None``
+  ends the call. The built-in implementation does not run.
+
+The register hooks name launchers, registry schemes and cache strategies: each calls
+``register(name, factory)``. The types they deal in are in :mod:`lazyplug.interfaces`.
+
+``lazyplug.builtin.progress`` is a complete example: it wraps ``lazyplug_run_phase`` and
+``lazyplug_run_task``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import click
+
+    from .interfaces import Register
     from .lifecycle import Plan, Task, TaskList
     from .module.base import ModuleBase
 
@@ -35,80 +45,82 @@ hookspec = pluggy.HookspecMarker('lazyplug')
 
 
 @hookspec(firstresult=True)
-def lazyplug_update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> Any:
-    """Run one ``update()`` (also ``start()``, ``eval()``, ``update_server()``) of ``root``'s tree.
+def lazyplug_update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> bool | None:
+    """Run one ``update()`` of ``root``'s tree (also ``start()``, ``eval()``, ``update_server()``).
 
-    Called once per update, after the tree has been planned.
+    Called once per update, after the tree is planned.
 
     :param root: the module ``update`` was called on.
-    :param modes: the requested modes, in lifecycle order, out of ``('train', 'server', 'eval')``.
-    :param plan: the :class:`~lazyplug.lifecycle.Plan`: ``plan.modules`` (post-order),
-        ``plan.workers``, ``plan.recursive``, and ``plan.tasks(phase)`` to collect a phase's tasks.
+    :param modes: the requested modes in lifecycle order, out of ``('train', 'deploy', 'eval')``.
+    :param plan: the :class:`~lazyplug.lifecycle.Plan`. ``plan.modules`` lists the modules
+        (post-order); ``plan.tasks(phase)`` collects a phase's tasks.
     :return: not ``None`` once the update has run. The built-in implementation runs each mode's
-        phase and then ``post`` through :func:`lazyplug_run_phase`, and returns ``True``. If the
-        call raises, the core stops what the update deployed (unless ``keep_on_failure``).
+        phase, then ``post``, through :func:`lazyplug_run_phase`, and returns ``True``.
+        If the call raises, the core stops what the update deployed (unless ``keep_on_failure``).
     """
 
 
 @hookspec(firstresult=True)
-def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Any:
+def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> bool | None:
     """Run the tasks of one phase of an update.
 
-    Called once per phase: ``'train'``, ``'server'`` (deploy), ``'eval'``, then ``'post'``.
+    Called once per phase: ``'train'``, ``'deploy'``, ``'eval'``, then ``'post'``.
 
     :param root: the module ``update`` was called on.
     :param phase: the phase's name.
-    :param tasks: a :class:`~lazyplug.lifecycle.TaskList` (a list of
-        :class:`~lazyplug.lifecycle.Task`, in plan order) with ``tasks.workers``; a wrapper may
-        remove tasks from it before yielding to skip them.
+    :param tasks: a :class:`~lazyplug.lifecycle.TaskList` of :class:`~lazyplug.lifecycle.Task`,
+        in plan order, with ``tasks.workers``. A wrapper may remove tasks before yielding, to
+        skip them.
     :return: not ``None`` once the phase has run. The built-in implementation runs every task
-        through :func:`lazyplug_run_task` (one by one, or ``tasks.workers`` at once) and raises
-        :class:`~lazyplug.errors.TaskFailedError` for the first task that fails.
+        through :func:`lazyplug_run_task` (one by one, or ``tasks.workers`` at once). The first
+        task to fail raises :class:`~lazyplug.errors.TaskFailedError`.
     """
 
 
 @hookspec(firstresult=True)
-def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Any:
+def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> bool | None:
     """Run one task.
 
-    Called once per task, possibly from several threads at once when ``workers > 1``.
+    Called once per task. With ``workers > 1``, from several threads at once.
 
     :param module: the module the task belongs to.
     :param phase: the phase's name.
-    :param task: the :class:`~lazyplug.lifecycle.Task`; calling ``task()`` runs it.
-    :return: not ``None`` once the task has been handled: run, or deliberately skipped by a
-        plugin that returns a value without calling ``task()``. The built-in implementation calls
-        ``task()`` and returns ``True``. An exception fails the update.
+    :param task: the :class:`~lazyplug.lifecycle.Task`. Calling ``task()`` runs it.
+    :return: not ``None`` once the task is handled: run, or skipped on purpose (a value
+        returned without calling ``task()``). The built-in implementation calls ``task()`` and
+        returns ``True``. An exception fails the update.
     """
 
 
 @hookspec
-def lazyplug_collect_tasks(module: ModuleBase, phase: str) -> Any:
+def lazyplug_collect_tasks(module: ModuleBase, phase: str
+                           ) -> Callable[[], object] | Sequence[Callable[[], object]] | None:
     """Add tasks to a module in a phase.
 
-    Called for every planned module in every phase of an update, after the module's own task
-    getter, but only when some plugin implements it.
+    Called for every planned module in every phase, after the module's own task getter. Called
+    only while some plugin implements it.
 
     :param module: the module whose tasks are being collected.
-    :param phase: ``'train'``, ``'server'``, ``'eval'`` or ``'post'``.
-    :return: ``None``, a callable taking no arguments, or a list of them; they run after the
+    :param phase: ``'train'``, ``'deploy'``, ``'eval'`` or ``'post'``.
+    :return: ``None``, a callable taking no arguments, or a list of them. They run after the
         module's own tasks of that phase.
     """
 
 
 @hookspec
 def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
-    """Report how far a task that works through items has got (a module's evaluation, for one).
+    """Report how far a task working through items has got (an evaluation, say).
 
-    Called by the evaluation task of a module with an evalset: once with ``done=0`` before the
-    first item, then once after each item, from the thread that ran it. Items run concurrently:
-    calls come from several threads and may arrive out of order, so keep the largest ``done``
-    seen; one call has ``done == total``. Called only while some plugin implements it: otherwise the
-    items pay nothing for it. Plugins with long tasks of their own may call it too, through
-    ``lazyplug.plugins.get_plugin_manager().hook``.
+    Called by the evaluation of a module with an evalset: once with ``done=0`` before the first
+    item, then after each item, from the thread that ran it. Called only while some plugin
+    implements it. Facts for implementations:
+
+    * Calls come from several threads and may arrive out of order: keep the largest ``done``.
+    * One call has ``done == total``.
+    * Plugins with long tasks may call it too, through ``lazyplug.plugins.get_plugin_manager().hook``.
 
     :param module: the module whose task is working.
-    :param phase: the phase's name (``'eval'`` for evaluation).
+    :param phase: the phase's name (``'eval'`` for an evaluation).
     :param done: how many items are finished.
     :param total: how many items there are.
     :return: nothing; the return value is ignored.
@@ -122,58 +134,57 @@ def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int
 def lazyplug_module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call a module.
 
-    Called for every call of every module, but only while some plugin other than the built-in
-    one implements it: otherwise a module call pays nothing for hooks.
+    Called for every call of every module, while some plugin other than the built-in one
+    implements it. Otherwise a module call pays nothing for hooks.
 
     :param module: the module being called.
-    :param args: the positional arguments (a leading ``kwargs`` value already merged into ``kwargs``).
+    :param args: the positional arguments. A leading ``kwargs`` value is already merged into ``kwargs``.
     :param kwargs: the keyword arguments.
     :return: the call's result. The built-in implementation runs the module's own call hooks and
-        ``forward``. A wrapper sees the result (``result = yield``) or the exception; a non-wrapper
-        returning anything but ``None`` replaces the call.
+        ``forward``. A wrapper sees the result (``result = yield``) or the exception. A
+        non-wrapper returning anything but ``None`` replaces the call.
     """
 
 
-# -- deployment ---------------------------------------------------------------------------------
+# -- what plugins provide by name ---------------------------------------------------------------
 
 
-@hookspec(firstresult=True)
-def lazyplug_launcher(name: str, options: dict[str, Any]) -> Any:
-    """Make the launcher called ``name``, which runs deployed modules somewhere.
+@hookspec
+def lazyplug_register_launchers(register: Register) -> None:
+    """Name the launchers this plugin provides: where ServerModules run.
 
-    Called when a ServerModule deploys, with the launcher it names or the ``launcher`` setting.
+    Called once per set of plugins, before the first launcher is made or listed.
 
-    :param name: the launcher's name (``'local'``, ``'thread'``; ``'ray'`` from lazyplug-ray).
-    :param options: the launcher options given by the user.
-    :return: a launcher object, or ``None`` when this plugin does not provide ``name``.
+    :param register: call ``register(name, factory)`` per launcher. ``factory(**options)``
+        returns a :class:`~lazyplug.interfaces.Launcher` that starts nothing until it launches.
+        Built in: ``local``, ``thread``.
+    :return: nothing; the return value is ignored.
     """
 
 
-@hookspec(firstresult=True)
-def lazyplug_service_registry(url: str) -> Any:
-    """Make the service registry for ``url``, where deployed modules publish their URLs.
+@hookspec
+def lazyplug_register_service_registries(register: Register) -> None:
+    """Name the service registries this plugin provides, by URL scheme.
 
-    Called when a registry is first needed, with the ``registry`` setting or an explicit URL.
+    Called once per set of plugins, before the first registry is made or listed.
 
-    :param url: ``memory://``, ``sqlite:///path``, or a scheme a plugin provides (``redis://``).
-    :return: a registry object, or ``None`` when this plugin does not handle the URL's scheme.
+    :param register: call ``register(scheme, factory)`` per scheme (``'redis'`` for ``redis://``
+        URLs). ``factory(url)`` returns a :class:`~lazyplug.interfaces.ServiceRegistry`. Built in:
+        ``memory``, ``sqlite``.
+    :return: nothing; the return value is ignored.
     """
 
 
-# -- caching ------------------------------------------------------------------------------------
+@hookspec
+def lazyplug_register_cache_stores(register: Register) -> None:
+    """Name the stores of the module result cache this plugin provides (cache strategies).
 
+    Called once per set of plugins, before the first store is made or listed. A store is made
+    once per process and strategy, when a module with ``use_cache()`` is first called.
 
-@hookspec(firstresult=True)
-def lazyplug_cache_store(name: str) -> Any:
-    """Make the store of the module result cache called ``name``.
-
-    Called once per process and strategy, when a module with ``use_cache()`` is first called;
-    ``name`` is the ``cache_strategy`` setting (``LAZYPLUG_CACHE_STRATEGY``).
-
-    :param name: ``'memory'``, ``'sqlite'``, ``'file'`` (built in), or a name a plugin provides.
-    :return: an object with ``get(key)`` (the value, or ``lazyplug.cache.MISS``),
-        ``put(key, value)`` and ``clear()``, or ``None`` when this plugin does not provide ``name``.
-        ``get`` must treat an entry it cannot read back as a miss.
+    :param register: call ``register(strategy, factory)`` per strategy. ``factory()`` returns a
+        :class:`~lazyplug.interfaces.CacheStore`. Built in: ``memory``, ``sqlite``, ``file``.
+    :return: nothing; the return value is ignored.
     """
 
 
@@ -181,11 +192,11 @@ def lazyplug_cache_store(name: str) -> Any:
 
 
 @hookspec
-def lazyplug_register_commands(cli: Any) -> None:
+def lazyplug_register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``lazyplug`` command line.
 
-    Called once when the command line starts.
+    Called once when the command line starts. A command name already taken is refused with a warning.
 
-    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)`` on it.
+    :param cli: the top-level ``click.Group``. Call ``cli.add_command(...)`` on it.
     :return: nothing; the return value is ignored.
     """

@@ -1,16 +1,22 @@
 """The lifecycle of ``update()``: plan the tree, then run its tasks phase by phase.
 
-1. **Plan.** An iterative depth-first walk from the root lists the modules in post-order
-   (children before parents, siblings in ``submodules`` order, the root last), each module once
-   by identity; a cycle ends the walk instead of looping. ``recursive=False`` plans the root alone.
-2. **Phases.** For each requested mode (``train``, ``server``, ``eval``, always in that order) and
+1. **Plan.** An iterative depth-first walk from the root lists the modules in post-order:
+   children before parents, siblings in ``submodules`` order, the root last.
+
+   * Each module is planned once, by identity. A cycle ends the walk instead of looping.
+   * ``recursive=False`` plans the root alone.
+
+2. **Phases.** For each requested mode (``train``, ``deploy``, ``eval``, always in that order),
    then ``post``, the tasks of every planned module run through the ``lazyplug_run_phase`` and
-   ``lazyplug_run_task`` hooks. With one worker they run one by one in plan order; with more,
-   independent tasks run at once, but a module's deploy never starts before its descendants'
-   deploys have finished, and a module's own tasks keep their order.
-3. **Failure.** A failing task ends the update with :class:`~lazyplug.errors.TaskFailedError`
-   naming the module, the phase and the task; modules whose deploy started in this update are
-   stopped again unless ``keep_on_failure`` was asked.
+   ``lazyplug_run_task`` hooks.
+
+   * With one worker they run one by one, in plan order.
+   * With more, independent tasks run at once. A module's deploy starts after its descendants'
+     deploys have finished, and a module's own tasks keep their order.
+
+3. **Failure.** A failing task ends the update with :class:`~lazyplug.errors.TaskFailedError`,
+   naming the module, the phase and the task. The modules whose deploy started in this update
+   are stopped again, unless ``keep_on_failure`` was asked.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from collections.abc import Callable, Iterable
 from contextvars import copy_context
 
 from . import _hookcalls
-from ._hookcalls import state as _hookstate
 from .config import config
 from .errors import InvalidArgumentError, InvalidModeError, TaskFailedError
+from .host import host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,18 +36,16 @@ if TYPE_CHECKING:
 
     from .module.base import ModuleBase
 
-__all__ = ['MODES', 'PHASES', 'Plan', 'Task', 'TaskList', 'phase_word', 'plan_modules', 'run_tasks', 'run_update']
+__all__ = ['MODES', 'MODE_ALIASES', 'PHASES', 'Plan', 'Task', 'TaskList', 'normalize_modes', 'plan_modules',
+           'run_tasks', 'run_update']
 
-MODES = ('train', 'server', 'eval')
+MODES = ('train', 'deploy', 'eval')
+MODE_ALIASES = {'server': 'deploy'}
+"""Other names of modes: ``server`` is LazyLLM's name of ``deploy``."""
 PHASES = (*MODES, 'post')
-_GETTERS = {'train': '_get_train_tasks', 'server': '_get_deploy_tasks', 'eval': '_get_eval_tasks',
+_GETTERS = {'train': '_get_train_tasks', 'deploy': '_get_deploy_tasks', 'eval': '_get_eval_tasks',
             'post': '_get_post_process_tasks'}
-_TREE_ORDERED = frozenset({'server', 'post'})  # phases in which parents wait for their descendants
-
-
-def phase_word(phase: str) -> str:
-    """What a phase's tasks do, for people: ``train``, ``deploy`` (the ``server`` phase), ``eval``, ``post``."""
-    return 'deploy' if phase == 'server' else phase
+_TREE_ORDERED = frozenset({'deploy', 'post'})  # phases in which parents wait for their descendants
 
 
 class Task:
@@ -169,7 +173,7 @@ class Plan:
     def tasks(self, phase: str) -> TaskList:
         """The tasks of ``phase``: each module's own, then those plugins add (``lazyplug_collect_tasks``)."""
         getter = _GETTERS[phase]
-        collect = _hookstate.collect_tasks
+        collect = host.flags.collect_tasks
         tasks: list[Task] = []
         last: dict[int, Task] = {}
         fns: list[Callable[[], Any]] = []
@@ -220,7 +224,7 @@ class Plan:
 
     def stop_deployed(self) -> None:
         """Stop, parents first, every module whose deploy task started in this update."""
-        started = {id(t.module): t.module for made in self._made if made.phase == 'server'
+        started = {id(t.module): t.module for made in self._made if made.phase == 'deploy'
                    for t in made if t.started}
         for module in reversed(self.modules):
             if id(module) in started:
@@ -232,13 +236,16 @@ class Plan:
 
 
 def normalize_modes(mode: str | Iterable[str] | None) -> tuple[str, ...]:
-    """The requested modes in lifecycle order; an unknown one raises ``InvalidModeError``."""
+    """The requested modes in lifecycle order (``server`` is ``deploy``).
+
+    An unknown mode raises ``InvalidModeError``.
+    """
     if mode is None:
         return MODES
-    names = (mode,) if isinstance(mode, str) else tuple(mode)
-    for name in names:
-        if name not in MODES:
-            raise InvalidModeError(f'unknown mode {name!r}; valid modes are {", ".join(map(repr, MODES))}')
+    names = {MODE_ALIASES.get(name, name) for name in ((mode,) if isinstance(mode, str) else mode)}
+    for name in names - set(MODES):
+        raise InvalidModeError(f'unknown mode {name!r}; valid modes are {", ".join(map(repr, MODES))} '
+                               "(LazyLLM's 'server' is 'deploy')")
     return tuple(m for m in MODES if m in names)
 
 
@@ -250,7 +257,7 @@ def run_update(root: ModuleBase, mode: str | Iterable[str] | None, *, recursive:
         workers = config['workers']
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidArgumentError(f'workers must be a whole number of at least 1, not {workers!r}')
-    _hookcalls.load()
+    host.manager()  # plugins load before planning: the flags say which hooks planning calls
     plan = Plan(root, modes, recursive=recursive, workers=workers, keep_on_failure=keep_on_failure)
     try:
         _hookcalls.update(root, modes, plan)
@@ -273,41 +280,36 @@ def _run_checked(task: Task, run_one: Callable[[Task], Any]) -> None:
 
 
 def run_tasks(tasks: TaskList, run_one: Callable[[Task], Any]) -> None:
-    """Run ``tasks`` with ``run_one`` (one by one, or ``tasks.workers`` at once honouring ``after``)."""
+    """Run ``tasks`` with ``run_one``.
+
+    * One worker: one by one, in order.
+    * More: ``tasks.workers`` at once, each after the tasks of its ``after`` that are in ``tasks``.
+    * The first failure ends the phase: no task starts after it, the running ones finish, it is raised.
+    """
     if tasks.workers <= 1 or len(tasks) <= 1:
         for task in tasks:
             _run_checked(task, run_one)
         return
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+    from graphlib import TopologicalSorter
 
-    present = {id(t) for t in tasks}
-    waiting = {id(t): sum(1 for d in t.after if id(d) in present) for t in tasks}
-    dependents: dict[int, list[Task]] = {}
-    for task in tasks:
-        for dep in task.after:
-            dependents.setdefault(id(dep), []).append(task)
-    ready = [t for t in tasks if not waiting[id(t)]]
-    failure: BaseException | None = None
+    present = set(tasks)
+    order = TopologicalSorter({task: [before for before in task.after if before in present] for task in tasks})
+    order.prepare()
+    ready = deque(order.get_ready())
     running: dict[Future[None], Task] = {}
+    failure: BaseException | None = None
     with ThreadPoolExecutor(max_workers=tasks.workers, thread_name_prefix='lazyplug-task') as pool:
-        while ready or running:
-            while ready and failure is None:
-                task = ready.pop(0)
+        while failure is None and (ready or running):
+            while ready:
+                task = ready.popleft()
                 running[pool.submit(copy_context().run, _run_checked, task, run_one)] = task
-            if not running:
-                break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = running.pop(future)
-                exc = future.exception()
-                if exc is not None:
-                    failure = failure or exc
-                    continue
-                for dep in dependents.get(id(task), ()):
-                    waiting[id(dep)] -= 1
-                    if not waiting[id(dep)]:
-                        ready.append(dep)
-            if failure is not None:
-                ready.clear()
+                failure = failure or future.exception()
+                order.done(task)
+            ready.extend(order.get_ready())
     if failure is not None:
         raise failure

@@ -74,8 +74,10 @@ def lazyplug_isolated(lazyplug_home: Path, lazyplug_registry: isolated_registry,
 
 @pytest.fixture
 def lazyplug_no_processes_left() -> Iterator[None]:
-    """Fail the test if a child process it started is still running 10 s after it (zombies and the
-    local launcher's fork server, which lives as long as the test process, do not count)."""
+    """Fail the test if a child process it started is still running 10 s after it.
+
+    Zombies do not count, nor the local launcher's fork server (it lives as long as the test process).
+    """
     try:
         psutil: Any = importlib.import_module('psutil')  # untyped; only the test extra installs it
     except ImportError as exc:

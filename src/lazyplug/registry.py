@@ -13,18 +13,21 @@ first time a group is touched:
 
 * ``group = "pkg.module"``: importing ``pkg.module`` registers the group's modules;
 * ``group.name = "pkg.module:obj"``: one function or ModuleBase subclass, as ``lazyplug.group.name``.
+
+They load by the rules of :mod:`lazyplug.entrypoints`: duplicates, ``LAZYPLUG_PLUGINS``,
+``LAZYPLUG_DISABLED_PLUGINS``, strict mode. A group whose every entry is blocked or unselected
+does not exist.
 """
 
 from __future__ import annotations
 
 import contextvars
-import importlib
 import sys
 import threading
 import types
-import warnings
 from collections.abc import Callable, Iterator
 
+from .entrypoints import MODULES_GROUP, PluginInfo, discover, import_object, load
 from .errors import DuplicateRegistrationError, RegistrationError, UnknownGroupError, UnknownNameError
 from .module.base import ModuleBase
 
@@ -32,10 +35,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['MODULES_ENTRY_POINT_GROUP', 'ModuleEntryInfo', 'ModuleGroup', 'Origin', 'Register', 'groups',
+__all__ = ['MODULES_ENTRY_POINT_GROUP', 'ModuleGroup', 'Origin', 'Register', 'groups',
            'list_module_entry_points', 'module_register']
 
-MODULES_ENTRY_POINT_GROUP = 'lazyplug.modules'
+MODULES_ENTRY_POINT_GROUP = MODULES_GROUP
 _GROUP_API = frozenset({'remove'})
 _lock = threading.RLock()
 
@@ -242,7 +245,7 @@ _groups: dict[str, ModuleGroup] = {}
 
 def groups() -> dict[str, ModuleGroup]:
     """The top-level module groups, entry-point groups included, by name."""
-    for name in _entry_point_index():
+    for name in _entry_groups():
         _group(name, create=True)
     return dict(_groups)
 
@@ -304,7 +307,7 @@ def lookup_group(name: str) -> ModuleGroup | None:
     if name.startswith('__'):
         return None
     group = _groups.get(name.lower())
-    if group is None and name.lower() in _entry_point_index():
+    if group is None and name.lower() in _entry_groups():
         group = _group(name, create=True)
     if group is not None:
         _ensure_entry_points(group._path)
@@ -314,7 +317,7 @@ def lookup_group(name: str) -> ModuleGroup | None:
 def unknown_group_message(name: str) -> str:
     """The error text for ``lazyplug.<name>`` when no such group (or attribute) exists."""
     import difflib
-    known = sorted(set(_groups) | set(_entry_point_index()))
+    known = sorted(set(_groups) | set(_entry_groups()))
     near = difflib.get_close_matches(name.lower(), known, n=1)
     hint = f'; did you mean lazyplug.{near[0]}?' if near else ''
     return f'module lazyplug has no attribute or module group {name!r}{hint} (groups: {", ".join(known) or "none"})'
@@ -390,7 +393,7 @@ def _registration_group(path: str, what: str) -> ModuleGroup:
     ``new_group`` or declared by an entry point); the sub-groups below it are made as needed."""
     top = path.split('.', 1)[0]
     if lookup_group(top) is None:
-        known = sorted(set(_groups) | set(_entry_point_index()))
+        known = sorted(set(_groups) | set(_entry_groups()))
         raise UnknownGroupError(
             f'cannot register {what} in lazyplug.{path}: there is no module group {top!r}; make it first with '
             f'lazyplug.module_register.new_group({top!r}) (groups: {", ".join(known) or "none"})')
@@ -401,50 +404,27 @@ def _registration_group(path: str, what: str) -> ModuleGroup:
 
 # -- entry points -------------------------------------------------------------------------------
 
-class ModuleEntryInfo:
-    """One ``lazyplug.modules`` entry point and what came of loading it.
-
-    ``status`` is ``not loaded`` (its group was not touched yet), ``loaded``, ``failed`` or
-    ``duplicate``; ``error`` says why it is not loaded.
-    """
-
-    def __init__(self, name: str, value: str, distribution: str | None, version: str | None) -> None:
-        self.name = name
-        self.value = value
-        self.distribution = distribution
-        self.version = version
-        self.status = 'not loaded'
-        self.error: str | None = None
-
-    def __repr__(self) -> str:
-        return f'<ModuleEntryInfo {self.name} = {self.value!r} ({self.distribution}): {self.status}>'
-
-
-_index: dict[str, list[ModuleEntryInfo]] | None = None
+_index: dict[str, list[PluginInfo]] | None = None  # top-level group name -> its entry points
 _loaded_tops: set[str] = set()
 
 
-def _entry_point_index() -> dict[str, list[ModuleEntryInfo]]:
+def _entry_point_index() -> dict[str, list[PluginInfo]]:
     global _index
     if _index is None:
-        import importlib.metadata
-        index: dict[str, list[ModuleEntryInfo]] = {}
-        seen: dict[str, ModuleEntryInfo] = {}
-        for ep in importlib.metadata.entry_points(group=MODULES_ENTRY_POINT_GROUP):
-            dist = ep.dist.metadata['Name'] if ep.dist is not None else None
-            info = ModuleEntryInfo(ep.name, ep.value, dist, ep.dist.version if ep.dist is not None else None)
-            other = seen.get(ep.name)
-            if other is not None:
-                if (other.value, other.distribution) == (info.value, info.distribution):
-                    continue
-                info.status, info.error = 'duplicate', f'entry {ep.name!r} is declared by {other.distribution} too'
-            seen.setdefault(ep.name, info)
-            index.setdefault(ep.name.split('.', 1)[0].lower(), []).append(info)
+        index: dict[str, list[PluginInfo]] = {}
+        for info in discover(MODULES_ENTRY_POINT_GROUP):
+            index.setdefault(info.name.split('.', 1)[0].lower(), []).append(info)
         _index = index
     return _index
 
 
-def list_module_entry_points() -> list[ModuleEntryInfo]:
+def _entry_groups() -> list[str]:
+    """The top-level groups that selected entry points add (blocked and unselected ones add none)."""
+    return [top for top, infos in _entry_point_index().items()
+            if any(info.status not in ('blocked', 'not selected') for info in infos)]
+
+
+def list_module_entry_points() -> list[PluginInfo]:
     """Every ``lazyplug.modules`` entry point with its status (loading every group)."""
     for top in list(_entry_point_index()):
         _ensure_entry_points(top)
@@ -461,51 +441,31 @@ def _ensure_entry_points(path: str) -> None:
         _loaded_tops.add(top)  # before loading: what an entry point registers touches the group again
         try:
             for info in _entry_point_index().get(top, []):
-                if info.status == 'duplicate':
-                    warnings.warn(f'lazyplug.modules entry point {info.name!r} of distribution '
-                                  f'{info.distribution} is left out: {info.error}', _warning_class(), stacklevel=3)
-                    continue
-                _load_entry(info)
+                load(info, _load_entry)
         except BaseException:
             _loaded_tops.discard(top)  # strict mode raised: the next touch tries (and raises) again
             raise
 
 
-def _warning_class() -> type[Warning]:
-    from .errors import PluginWarning
-    return PluginWarning
-
-
-def _load_entry(info: ModuleEntryInfo) -> None:
+def _load_entry(info: PluginInfo) -> None:
+    """Register what the entry point ``info`` adds; on failure, nothing of it stays registered."""
+    assert info.value is not None
     added: list[tuple[ModuleGroup, dict[str, Any], str]] = []  # (group, its entries or sub-groups, key)
     token = _loading.set((f'{info.distribution} {info.version}', added))
     try:
-        module_path, _, attr = info.value.partition(':')
-        if attr:
+        if ':' in info.value:
             group_path, _, name = info.name.rpartition('.')
             if not group_path:
                 raise RegistrationError(f'an entry point naming one object ({info.value}) must be called '
                                         f'"group.name", not {info.name!r}')
-            obj = importlib.import_module(module_path.strip())
-            for part in attr.strip().split('.'):
-                obj = getattr(obj, part)
-            module_register(group_path)(obj, name)
+            module_register(group_path)(import_object(info.value), name)
         else:
             _group(info.name, create=True)
-            importlib.import_module(module_path.strip())
-    except Exception as exc:
-        for group, container, key in reversed(added):  # a failed entry point leaves nothing half-registered
+            import_object(info.value)
+    except BaseException:
+        for group, container, key in reversed(added):
             container.pop(key, None)
             group._forget_cache()
-        info.status, info.error = 'failed', f'{type(exc).__name__}: {exc}'
-        message = (f'lazyplug.modules entry point {info.name!r} ({info.value}) from distribution '
-                   f'{info.distribution} {info.version} failed and is left out: {info.error}')
-        from .config import config
-        if config['strict_plugins']:
-            from .errors import PluginLoadError
-            raise PluginLoadError(message) from exc
-        warnings.warn(message, _warning_class(), stacklevel=4)
-    else:
-        info.status = 'loaded'
+        raise
     finally:
         _loading.reset(token)

@@ -1,10 +1,12 @@
-"""Isolation for tests of lazyplug and of its plugins (the pytest fixtures of
-``lazyplug.pytest_plugin`` are built on these).
+"""Isolation for tests of lazyplug and of its plugins. The fixtures of ``lazyplug.pytest_plugin``
+are built on these context managers:
 
-``isolated_registry()`` and ``isolated_plugins()`` are context managers: what a test registers
-inside them (module groups and modules; hook plugins and settings of the plugin manager) is gone
-when the block ends, and entry points are read afresh inside them. ``forgetting_made()`` closes
-and forgets the service registries, cache stores and launchers that hooks made inside it.
+* ``isolated_registry()``: module groups and modules registered inside are gone when it ends.
+  Entry points are read afresh inside.
+* ``isolated_plugins()``: hook plugins registered inside are gone when it ends. With
+  ``fresh=True`` the block gets a new plugin manager (:meth:`PluginHost.snapshot`, ``restore``).
+* ``forgetting_instances()``: the service registries and cache stores made inside are closed
+  and forgotten when it ends.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from __future__ import annotations
 import sys
 
 from . import registry
+from .host import host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-__all__ = ['forgetting_made', 'isolated_plugins', 'isolated_registry']
+__all__ = ['forgetting_instances', 'isolated_plugins', 'isolated_registry']
 
 
 def _save_group(group: registry.ModuleGroup) -> Any:
@@ -93,48 +96,31 @@ class isolated_plugins:  # noqa: N801 - used like a function
         self._fresh = fresh
 
     def __enter__(self) -> isolated_plugins:
-        from . import _hookcalls, plugins
-        with plugins._lock:
-            manager = plugins._manager
-            self._saved = (manager, dict(plugins._infos), _hookcalls._manager,
-                           {name: getattr(_hookcalls.state, name) for name in _hookcalls.FLAGS})
-            self._registered = set(map(id, manager.get_plugins())) if manager is not None else set()
-            if self._fresh:
-                plugins.reset()
+        self._saved = host.snapshot()
+        if self._fresh:
+            host.reset()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        from . import _hookcalls, plugins
-        with plugins._lock:
-            manager, infos, hook_manager, flags = self._saved
-            if manager is not None and plugins._manager is manager:
-                for plugin in manager.get_plugins():
-                    if id(plugin) not in self._registered:
-                        manager.unregister(plugin)
-            elif manager is None and plugins._manager is not None and not self._fresh:
-                return  # the block created the process's first manager: keep it
-            plugins._manager = manager
-            plugins._infos.clear()
-            plugins._infos.update(infos)
-            _hookcalls._manager = hook_manager
-            _hookcalls.set_flags(flags)
+        if self._saved.manager is None and host.loaded and not self._fresh:
+            return  # the block made the process's first manager: keep it
+        host.restore(self._saved)
 
 
-class forgetting_made:  # noqa: N801 - used like a function
-    """Close (when they can be) and forget, on exit, the objects hooks made once per process inside
-    the block (``get_registry()``'s registries, ``get_store()``'s stores, launchers), so that the
-    next block makes its own from the settings then in force."""
+class forgetting_instances:  # noqa: N801 - used like a function
+    """Close (when they can be) and forget, on exit, the objects made once per process inside the block.
 
-    def __enter__(self) -> forgetting_made:
-        from . import _hookcalls
-        self._before = set(_hookcalls._made)
+    These are ``get_registry()``'s registries and ``get_store()``'s stores. The next block makes
+    its own, from the settings then in force.
+    """
+
+    def __enter__(self) -> forgetting_instances:
+        self._before = host.instance_keys()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        from . import _hookcalls
-        for key in [key for key in _hookcalls._made if key not in self._before]:
-            made = _hookcalls._made.pop(key)
+        for made in host.forget_instances(host.instance_keys() - self._before):
             if hasattr(made, 'close'):
                 made.close()

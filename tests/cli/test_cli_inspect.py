@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 from cli_helpers import APP, cli_env, needs_demo, skip_without_demo
 
+import lazyplug
 from lazyplug import hookimpl, plugins
 from lazyplug.errors import PluginWarning
 
@@ -33,29 +35,85 @@ def test_importing_lazyplug_imports_neither_click_nor_rich():
 
 # -- plugins --------------------------------------------------------------------------------------
 
+def blocks(text):
+    """The output of ``lazyplug plugins``: heading -> its rows, each ``[kind, text]``."""
+    found = {}
+    for block in text.strip().split('\n\n'):
+        heading, *rows = block.splitlines()
+        found[heading] = [row.strip().split('  ', 1) for row in rows]
+        found[heading] = [[kind, text.strip()] for kind, text in found[heading]]
+    return found
+
+
 @needs_demo
-def test_plugins_lists_a_broken_plugin_as_failed_and_the_rest_as_loaded(run):
+def test_plugins_says_what_each_distribution_adds_and_why_a_part_failed(run):
     result = run('plugins')
     assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
-    assert 'failed' in lines['demo_broken'] and 'broken on purpose' in lines['demo_broken']
-    assert 'lazyplug-demo-broken 1.0.0' in lines['demo_broken']
-    assert 'loaded' in lines['demo_phases'] and 'run_task' in lines['demo_phases']
-    assert 'built-in' in lines['lazyplug.builtin.lifecycle']
-    assert 'not selected' in lines['lazyplug.builtin.progress']
+    found = blocks(result.stdout)
+    heading, own = next(iter(found.items()))
+    assert heading == 'lazyplug 0.1.0, built in'
+    assert found['lazyplug-demo-broken 1.0.0'] == [
+        ['hook plugin', 'demo_broken: failed (RuntimeError: demo plugin is broken on purpose)'],
+        ['entry point', 'brokengroup: failed (RuntimeError: demo module group is broken on purpose)']]
+    assert found['lazyplug-demo-phases 1.0.0'] == [['hook plugin', 'demo_phases: collect_tasks, run_phase, run_task, '
+                                                                   'update']]
+    assert found['lazyplug-demo-modules 1.0.0'] == [['module group', 'demo: shout, Trainer, Doubler, reverse'],
+                                                    ['module group', 'demo.text: strip']]
+    assert dict(own[-4:]) == {'launchers': 'local, thread', 'registries': 'memory://, sqlite://',
+                              'cache': 'memory, sqlite, file',
+                              'commands': 'plugins, modules, tree, update, eval, call, ps, stop, logs'}
+    assert ['hook plugin', 'lazyplug.builtin.lifecycle: run_phase, run_task, update'] in own
+    assert any(text.startswith('lazyplug.builtin.progress: not selected') for _, text in own)
 
 
 @needs_demo
-def test_plugins_json_gives_every_plugin_with_its_hooks_and_error(run):
+def test_plugins_json_names_each_distribution_and_what_it_adds(run):
     result = run('plugins', '--json')
     assert result.returncode == 0, result.stderr
-    infos = {p['name']: p for p in json.loads(result.stdout)}
-    assert infos['demo_broken']['status'] == 'failed'
-    assert infos['demo_broken']['distribution'] == 'lazyplug-demo-broken'
-    assert 'RuntimeError' in infos['demo_broken']['error']
-    assert infos['lazyplug.builtin.lifecycle']['builtin'] is True
-    assert 'lazyplug_run_phase' in infos['lazyplug.builtin.lifecycle']['hooks']
-    assert infos['demo_phases']['builtin'] is False and infos['demo_phases']['version'] == '1.0.0'
+    found = {c['distribution']: c for c in json.loads(result.stdout)}
+    own = found['lazyplug']
+    assert own['builtin'] is True and own['version'] == lazyplug.__version__
+    assert (own['launchers'], own['registry_schemes'], own['cache_strategies']) == (
+        ['local', 'thread'], ['memory', 'sqlite'], ['memory', 'sqlite', 'file'])
+    assert 'update' in own['commands']
+    broken = found['lazyplug-demo-broken']
+    assert [(p['name'], p['status']) for p in broken['hook_plugins']] == [('demo_broken', 'failed')]
+    assert 'RuntimeError' in broken['hook_plugins'][0]['error']
+    assert [(e['name'], e['status']) for e in broken['module_entry_points']] == [('brokengroup', 'failed')]
+    modules = found['lazyplug-demo-modules']
+    assert modules['module_groups'] == [
+        {'group': 'demo', 'modules': ['shout', 'Trainer', 'Doubler', 'reverse']},
+        {'group': 'demo.text', 'modules': ['strip']}]
+    assert {e['name'] for e in modules['module_entry_points']} == {'demo', 'demo.reverse', 'demo.Doubler'}
+    assert found['lazyplug-demo-phases']['hook_plugins'][0]['hooks'] == [
+        'lazyplug_collect_tasks', 'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_update']
+
+
+def test_plugins_lists_what_run_time_plugins_add():
+    import click
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    class Extra:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('extra', lambda **options: None)
+
+        @hookimpl
+        def lazyplug_register_commands(self, cli):
+            cli.add_command(click.Command('extra', callback=lambda: None))
+
+    plugins.register(Extra(), name='extra')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PluginWarning)  # the broken demo distribution's, when installed
+        result = CliRunner().invoke(make_cli(), ['plugins', '--json'])
+    assert result.exit_code == 0, result.output
+    mine = next(c for c in json.loads(result.output) if c['distribution'] is None)
+    assert (mine['launchers'], mine['commands']) == (['extra'], ['extra'])
+    assert [(p['name'], p['status']) for p in mine['hook_plugins']] == [('extra', 'loaded')]
+    own = next(c for c in json.loads(result.output) if c['builtin'])
+    assert 'extra' not in own['commands']
 
 
 def test_a_plugin_adds_a_subcommand_through_lazyplug_register_commands():
@@ -88,6 +146,7 @@ def test_a_plugin_failing_to_add_commands_is_warned_about_and_the_others_still_a
     class Broken:
         @hookimpl
         def lazyplug_register_commands(self, cli):
+            cli.add_command(click.Command('half', callback=lambda: None))
             raise RuntimeError('no commands today')
 
     class Good:
@@ -107,10 +166,32 @@ def test_a_plugin_failing_to_add_commands_is_warned_about_and_the_others_still_a
         cli = make_cli()
     messages = [str(w.message) for w in caught]
     assert any("'broken-commands' failed to add its commands" in m and 'no commands today' in m for m in messages)
-    assert any("'greedy' tried to replace the lazyplug command 'update'" in m for m in messages)
-    assert 'good' in cli.commands
+    assert "plugin 'greedy' tried to replace the command 'update' of lazyplug; that one is kept" in messages
+    assert 'good' in cli.commands and 'half' not in cli.commands  # a plugin that fails adds nothing
     from lazyplug.cli.run import update_command
     assert cli.commands['update'] is update_command
+    assert cli.plugin_commands == {'good': ['good']}
+
+
+def test_a_command_name_an_earlier_plugin_took_is_refused_naming_both():
+    import click
+    from click.testing import CliRunner
+
+    from lazyplug.cli import make_cli
+
+    def adding(name):
+        class Adds:
+            @hookimpl
+            def lazyplug_register_commands(self, cli):
+                cli.add_command(click.Command('hello', callback=lambda: click.echo(name)))
+        return Adds()
+
+    plugins.register(adding('first'), name='first')
+    plugins.register(adding('second'), name='second')
+    with pytest.warns(PluginWarning, match="plugin 'second' tried to replace the command 'hello' of plugin 'first'"):
+        cli = make_cli()
+    assert CliRunner().invoke(cli, ['hello']).output == 'first\n'
+    assert cli.plugin_commands == {'first': ['hello']}
 
 
 # -- modules --------------------------------------------------------------------------------------
@@ -335,3 +416,19 @@ def test_the_tests_needing_the_demo_distributions_fail_under_ci_when_they_are_mi
     assert skip_without_demo(installed=False, environ={}) is True
     assert skip_without_demo(installed=False, environ={'CI': 'true'}) is False
     assert skip_without_demo(installed=True, environ={}) is False
+
+
+def test_plugins_lists_what_a_plugin_registered_on_the_manager_itself_adds():
+    from lazyplug.inventory import contributions
+
+    class Behind:
+        @hookimpl
+        def lazyplug_register_launchers(self, register):
+            register('behind', lambda **options: None)
+
+    plugins.get_plugin_manager().register(Behind(), name='behind')  # not through lazyplug.plugins.register
+    plugins.sync_optional_builtins()  # the host hears of the change
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', PluginWarning)  # the broken demo distribution's, when installed
+        unnamed = [c for c in contributions() if c.distribution is None]
+    assert [c.launchers for c in unnamed] == [['behind']]

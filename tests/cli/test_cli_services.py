@@ -168,9 +168,8 @@ def test_update_serve_keeps_its_signal_handling_when_a_deploy_task_installs_its_
 
 
 def test_a_service_is_here_when_its_node_is_this_processs():
-    from lazyplug.cli.services import runs_here
     from lazyplug.services import ServiceEntry
-    from lazyplug.services._process import node_id
+    from lazyplug.services.liveness import node_id, runs_here
 
     def entry(node, url='http://127.0.0.1:8000'):
         return ServiceEntry('m', [url], [1], 0.0, node=node)

@@ -36,7 +36,7 @@ def test_update_abbreviates_long_eval_results(run):
 def test_a_failed_update_exits_1_naming_module_and_phase_without_a_traceback(run):
     result = run('update', 'app.py:failing')
     assert result.returncode == 1
-    assert 'Error: update of app.py:failing failed: server task #0 Failing(bad).explode failed: ValueError: ' \
+    assert 'Error: update of app.py:failing failed: deploy task #0 Failing(bad).explode failed: ValueError: ' \
         'the deploy went wrong' in result.stderr
     assert 'deploy: 1 task failed after ' in result.stdout
     assert 'Traceback' not in result.stderr
@@ -49,13 +49,14 @@ def test_update_modes_and_bad_options(run):
     result = run('update', 'app.py:app', '--mode', 'train')
     assert result.returncode == 0, result.stderr
     assert 'deployed' not in result.stdout and 'eval' not in result.stdout
-    bad = run('update', 'app.py:app', '--mode', 'train,deploy')
-    assert bad.returncode == 2 and "unknown mode 'deploy'" in bad.stderr
+    bad = run('update', 'app.py:app', '--mode', 'train,serve')
+    assert bad.returncode == 2 and "unknown mode 'serve'" in bad.stderr
     assert run('update', 'app.py:app', '--workers', '0').returncode == 2
 
 
-def test_update_with_the_thread_launcher_and_a_memory_registry(run):
-    result = run('update', 'app.py:app', '--launcher', 'thread', '--registry', 'memory://', '--mode', 'server')
+@pytest.mark.parametrize('mode', ['deploy', 'server'])  # server: LazyLLM's name of the phase
+def test_update_with_the_thread_launcher_and_a_memory_registry(run, mode):
+    result = run('update', 'app.py:app', '--launcher', 'thread', '--registry', 'memory://', '--mode', mode)
     assert result.returncode == 0, result.stderr
     assert 'deployed Upper up served by ServerModule at http://127.0.0.1:' in result.stdout
 
@@ -63,7 +64,7 @@ def test_update_with_the_thread_launcher_and_a_memory_registry(run):
 def test_an_unknown_launcher_is_a_usage_error_before_anything_runs(run):
     result = run('update', 'app.py:app', '--launcher', 'nowhere', '--progress')
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "no installed plugin provides the launcher 'nowhere' (built in: local, thread" in result.stderr
+    assert "no launcher 'nowhere'; launchers: local, thread (built in)" in result.stderr
     assert result.stdout == '' and 'train:' not in result.stderr  # not even the tree: nothing ran
     from_env = run('eval', 'app.py:app', '--evalset', '-', input='"x"\n', LAZYPLUG_LAUNCHER='nowhere')
     assert from_env.returncode == 2 and "'nowhere'" in from_env.stderr
@@ -82,8 +83,8 @@ def test_update_with_progress_writes_a_line_per_phase_and_task(run):
     result = run('update', 'app.py:app', '--progress')
     assert result.returncode == 0, result.stderr
     err = result.stderr.splitlines()
-    assert 'lazyplug: server: 1 task' in err
-    assert any(line.startswith('lazyplug: server: 1 task done in ') for line in err)
+    assert 'lazyplug: deploy: 1 task' in err
+    assert any(line.startswith('lazyplug: deploy: 1 task done in ') for line in err)
     assert any(line.startswith('lazyplug: eval: done ') and line.endswith('(3/3 items)') for line in err)
     assert not any('progress' in line for line in run('update', 'app.py:app').stderr.splitlines())
 
@@ -92,14 +93,14 @@ def test_on_a_terminal_update_shows_a_live_progress_display(app_dir, home):
     code, out = run_in_terminal('update', 'app.py:app', cwd=app_dir, home=home)
     assert code == 0, out
     assert '\x1b[' in out  # drawn, not written line by line
-    assert 'server\x1b[0m done' in out and 'eval\x1b[0m done' in out
+    assert 'deploy\x1b[0m done' in out and 'eval\x1b[0m done' in out
     assert 'deploy ServerModule(up)' in out  # the running task's row, by the module a user made
     assert '_ServerModuleImpl' not in out
     assert '3/3' in out  # the evaluation's items done / total, which a long label pushed off 80 columns
-    assert 'lazyplug: server:' not in out and 'deploy: 1 task' not in out
+    assert 'lazyplug: deploy:' not in out and 'deploy: 1 task' not in out
     assert "eval Upper(up): {'accuracy': 0.6666666666666666}" in out
     code, out = run_in_terminal('update', 'app.py:app', '--no-progress', cwd=app_dir, home=home)
-    assert code == 0 and '\x1b[' not in out and 'lazyplug: server:' not in out
+    assert code == 0 and '\x1b[' not in out and 'lazyplug: deploy:' not in out
     assert '\r\ndeploy: 1 task done in ' in out  # the plain line per phase on standard output instead
 
 
@@ -182,11 +183,11 @@ def test_eval_trains_before_it_deploys_and_evaluates(run, app_dir):
     (app_dir / 'trainable.py').write_text(TRAINABLE)
     result = run('eval', 'trainable.py:app', '--evalset', '-', input='1\n2\n')
     assert (result.returncode, result.stdout) == (0, '3\n6\n'), result.stderr
-    untrained = run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'server', input='1\n')
+    untrained = run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'deploy', input='1\n')
     assert untrained.returncode == 1 and 'the scaler is not trained' in untrained.stderr
     refused = run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'train,eval', input='1\n')
     assert refused.returncode == 2 and 'eval always runs' in refused.stderr
-    assert run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'deploy', input='1\n').returncode == 2
+    assert run('eval', 'trainable.py:app', '--evalset', '-', '--mode', 'serve', input='1\n').returncode == 2
 
 
 def test_eval_refuses_an_out_file_it_cannot_write_before_deploying(run, app_dir, home):
@@ -195,7 +196,7 @@ def test_eval_refuses_an_out_file_it_cannot_write_before_deploying(run, app_dir,
     refused = run('eval', 'app.py:app', '--evalset', 'inputs.jsonl', '--out', str(missing), '--progress')
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert f'the folder {missing.parent} of' in refused.stderr and 'does not exist' in refused.stderr
-    assert 'server:' not in refused.stderr and not (home / 'services.sqlite').exists()  # nothing was deployed
+    assert 'deploy:' not in refused.stderr and not (home / 'services.sqlite').exists()  # nothing was deployed
     assert run('eval', 'app.py:app', '--evalset', 'inputs.jsonl', '--out', str(app_dir)).returncode == 2
 
 

@@ -37,10 +37,19 @@ def survivors(procs, temp_dir):
     return [p for p in procs if _alive(p)] + processes_naming(temp_dir)
 
 
+def state_address():
+    """The address of the cluster this process is connected to, for Ray's state API: without one,
+    Ray looks for clusters among the machine's processes, and another Ray (a test network's, another
+    run's) makes that ambiguous."""
+    import ray
+    return ray.get_runtime_context().gcs_address
+
+
 def replicas(alive_only=True):
     """The ServiceReplica actors Ray knows of: alive (or starting, or restarting) ones, or all."""
     from ray.util.state import list_actors
-    actors = list_actors(filters=[('class_name', '=', 'ServiceReplica')], limit=10000, raise_on_missing_output=False)
+    actors = list_actors(address=state_address(), filters=[('class_name', '=', 'ServiceReplica')], limit=10000,
+                         raise_on_missing_output=False)
     return [a for a in actors if a.state != 'DEAD' or not alive_only]
 
 

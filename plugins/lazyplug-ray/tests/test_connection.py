@@ -1,6 +1,7 @@
 """Where the ray launcher deploys: a local Ray instance of its own, or a running cluster; and what
 installing the plugin costs a process that does not deploy on Ray."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -33,10 +34,12 @@ def test_installing_the_plugin_lists_it_and_imports_no_ray():
 
 def test_the_lazyplug_command_lists_the_plugin():
     command = lazyplug_command()
-    result = subprocess.run([*command, 'plugins'], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*command, 'plugins', '--json'], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    [line] = [line for line in result.stdout.splitlines() if 'lazyplug-ray' in line]
-    assert 'ray' in line.replace('lazyplug-ray', '') and not any(w in line.lower() for w in ('fail', 'error', 'block'))
+    [ray] = [c for c in json.loads(result.stdout) if c['distribution'] == 'lazyplug-ray']
+    assert ray['launchers'] == ['ray']
+    assert [(p['name'], p['status'], p['hooks']) for p in ray['hook_plugins']] == [
+        ('ray', 'loaded', ['lazyplug_register_launchers'])]
 
 
 def test_without_a_cluster_a_local_ray_is_started_for_the_application_and_shut_down_with_it():
@@ -80,7 +83,9 @@ def test_an_address_deploys_on_that_cluster_and_its_services_end_with_the_applic
         sm = ServerModule(whoami, launcher='ray', num_replicas=2)
         sm.start()
         served_by = {sm(i) for i in range(4)}
-        alive = [a.pid for a in list_actors(filters=[('class_name', '=', 'ServiceReplica')]) if a.state == 'ALIVE']
+        replicas = [('class_name', '=', 'ServiceReplica')]
+        actors = list_actors(address=os.environ['LAZYPLUG_RAY_ADDRESS'], filters=replicas)
+        alive = [a.pid for a in actors if a.state == 'ALIVE']
         print(len(served_by), sorted(served_by) == sorted(alive))
     ''', LAZYPLUG_RAY_ADDRESS=ray_cluster)
     assert printed == ['2', 'True']

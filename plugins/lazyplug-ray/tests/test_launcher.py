@@ -12,7 +12,7 @@ from lazyplug.errors import AuthenticationError, InvalidArgumentError, LaunchErr
 from lazyplug.services import get_registry
 
 from lazyplug_ray import RayDeployment, RayLauncher
-from ray_helpers import assert_nothing_left, replicas, wait_until
+from ray_helpers import assert_nothing_left, replicas, state_address, wait_until
 
 pytestmark = pytest.mark.usefixtures('nothing_left')
 
@@ -224,7 +224,7 @@ def test_resources_are_asked_of_ray(started):
     import ray
     from ray.util.state import get_actor
     [actor] = replicas()
-    assert get_actor(actor.actor_id).required_resources == {'CPU': 0.5, 'memory': 50 * 2**20}
+    assert get_actor(actor.actor_id, address=state_address()).required_resources == {'CPU': 0.5, 'memory': 50 * 2**20}
     assert ray.available_resources().get('CPU', 0) <= 1.5
     assert sm(3) == 6
 
@@ -250,9 +250,10 @@ def test_a_working_dir_cannot_be_shipped_on_a_connection_the_application_made():
     assert get_registry().lookup(sm._impl._module_id) is None
 
 
-def test_the_hook_makes_the_launcher_with_its_options():
-    from lazyplug import _hookcalls
-    launcher = _hookcalls.launcher('ray', {'num_cpus': 1})
+def test_the_plugin_registers_the_launcher_made_with_its_options():
+    from lazyplug.factories import launcher_names, make_launcher
+    assert 'ray' in launcher_names()
+    launcher = make_launcher('ray', {'num_cpus': 1})
     assert isinstance(launcher, RayLauncher) and launcher.actor_options['num_cpus'] == 1
     with pytest.raises(InvalidArgumentError, match="no option 'gpus'"):
-        _hookcalls.launcher('ray', {'gpus': 1})
+        make_launcher('ray', {'gpus': 1})

@@ -8,7 +8,7 @@ from lazyplug.errors import InvalidArgumentError, TaskFailedError
 from lazyplug.services import get_registry
 
 from lazyplug_ray import RayLauncher
-from ray_helpers import assert_nothing_left, replicas
+from ray_helpers import assert_nothing_left, replicas, state_address
 
 pytestmark = pytest.mark.usefixtures('nothing_left')
 
@@ -28,7 +28,8 @@ def test_replicas_in_a_placement_group_run_in_its_bundles_and_the_group_ends_wit
     [group] = placement_groups('CREATED')
     assert group['strategy'] == 'PACK' and list(group['bundles'].values()) == [{'CPU': 0.5}] * 2
     from ray.util.state import get_actor
-    assert {get_actor(a.actor_id).placement_group_id for a in replicas()} == {group['placement_group_id']}
+    groups = {get_actor(a.actor_id, address=state_address()).placement_group_id for a in replicas()}
+    assert groups == {group['placement_group_id']}
     sm.stop()
     assert not placement_groups('CREATED')
 
@@ -73,7 +74,7 @@ def test_custom_resources_are_asked_of_ray(started):
     sm = started(ServerModule(double, launcher=RayLauncher(num_cpus=0.5, resources={'test_box': 0.5})))
     from ray.util.state import get_actor
     [actor] = replicas()
-    assert get_actor(actor.actor_id).required_resources == {'CPU': 0.5, 'test_box': 0.5}
+    assert get_actor(actor.actor_id, address=state_address()).required_resources == {'CPU': 0.5, 'test_box': 0.5}
     assert sm(4) == 8
 
 

@@ -12,7 +12,7 @@ import pytest
 import redis
 from lazyplug import config
 from lazyplug.services import get_registry
-from lazyplug.testing import forgetting_made, isolated_plugins
+from lazyplug.testing import forgetting_instances, isolated_plugins
 
 from lazyplug_redis.server import RedisServer
 from redis_helpers import require_redis_server
@@ -82,7 +82,7 @@ def _isolated(lazyplug_home, monkeypatch):
     monkeypatch.setenv('LAZYPLUG_STRICT_PLUGINS', '1')
     config.reload()
     try:
-        with forgetting_made(), isolated_plugins(fresh=True):
+        with forgetting_instances(), isolated_plugins(fresh=True):
             yield
     finally:
         monkeypatch.undo()  # the settings of the tests that follow come from their own environment

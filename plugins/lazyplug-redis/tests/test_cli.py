@@ -13,7 +13,7 @@ import uuid
 import psutil
 import pytest
 import redis
-from lazyplug.services import _process
+from lazyplug.services import liveness
 
 from redis_helpers import child_env, wait_until
 
@@ -87,7 +87,7 @@ def listed(run):
 
 
 def gone(pids):
-    return not any(_process.alive(pid) for pid in pids)
+    return not any(liveness.alive(pid) for pid in pids)
 
 
 def test_another_process_lists_calls_and_stops_a_service_served_through_redis(run, serving, url):

@@ -160,7 +160,7 @@ def test_the_entry_of_a_frozen_publisher_expires(registry, publisher, raw, prefi
 
 
 def test_an_entry_of_another_machine_is_not_judged_by_process_ids(registry, raw, prefix, monkeypatch):
-    from lazyplug.services import _process as module  # where node_id() keeps this process's node
+    from lazyplug.services import liveness as module  # where node_id() keeps this process's node
     monkeypatch.setattr(module, '_node', 'another-machine/pid:[1]')
     registry.publish(make_entry('remote', pids=[2 ** 22 + 7], owner_pid=2 ** 22 + 7))  # no such pid here
     monkeypatch.undo()

@@ -6,7 +6,7 @@ import signal
 
 import lazyplug
 import pytest
-from lazyplug.services import _process
+from lazyplug.services import liveness
 
 from redis_helpers import start_python, wait_until
 
@@ -52,12 +52,12 @@ def test_stopping_the_deployer_found_in_the_registry_stops_its_service_and_its_e
     os.kill(entry.owner_pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     assert registry.lookup(module_id) is None  # removed at exit, not left to expire
-    assert not any(_process.alive(pid) for pid in entry.pids)
+    assert not any(liveness.alive(pid) for pid in entry.pids)
 
 
 def test_the_entry_of_a_killed_deployer_expires_for_other_machines(registry, deployer, monkeypatch):
     proc, module_id = deployer
-    monkeypatch.setattr(_process, '_node', 'another-machine/pid:[1]')  # pids of this machine mean nothing there
+    monkeypatch.setattr(liveness, '_node', 'another-machine/pid:[1]')  # pids of this machine mean nothing there
     assert registry.lookup(module_id) is not None
     proc.kill()
     proc.wait()

@@ -2,6 +2,7 @@
 and the registry's scripts on fakeredis (a stand-in for checks of single branches, never instead
 of the tests against redis-server)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from lazyplug import config, plugins
 from lazyplug.contract_tests import make_entry
 from lazyplug.errors import ConfigError
-from lazyplug.services._process import node_id
+from lazyplug.services.liveness import node_id
 
 from lazyplug_redis import registry as registry_module
 from lazyplug_redis.connection import redact, split_options
@@ -72,7 +73,22 @@ def test_a_bad_setting_is_a_config_error_naming_the_variable(monkeypatch, name, 
 def test_the_plugin_is_loaded_from_its_entry_point():
     info = {p.name: p for p in plugins.list_plugins()}['redis']
     assert info.status == 'loaded' and info.distribution == 'lazyplug-redis'
-    assert set(info.hooks) == {'lazyplug_service_registry', 'lazyplug_cache_store'}
+    assert set(info.hooks) == {'lazyplug_register_service_registries', 'lazyplug_register_cache_stores'}
+
+
+def test_the_plugin_registers_its_registry_schemes_and_its_cache_strategy():
+    from lazyplug import factories
+    assert factories.registry_schemes()[-3:] == ['redis', 'rediss', 'unix']
+    assert factories.cache_strategies()[-1] == 'redis'
+
+
+def test_the_lazyplug_command_lists_the_schemes_and_the_strategy():
+    command = os.path.join(os.path.dirname(sys.executable), 'lazyplug')
+    done = subprocess.run([command, 'plugins', '--json'], env=child_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [mine] = [c for c in json.loads(done.stdout) if c['distribution'] == 'lazyplug-redis']
+    assert (mine['registry_schemes'], mine['cache_strategies']) == (['redis', 'rediss', 'unix'], ['redis'])
+    assert [(p['name'], p['status']) for p in mine['hook_plugins']] == [('redis', 'loaded')]
 
 
 def printed_by(code):

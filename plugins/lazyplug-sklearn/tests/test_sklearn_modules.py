@@ -3,6 +3,7 @@ installed entry point, trained in the train phase, checked inputs, and the held-
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,17 @@ def test_the_group_comes_from_the_installed_distribution_and_loads_only_when_tou
     assert done.stdout.split() == ['False', 'False', 'True', 'False', 'True']
     infos = {i.name: i for i in lazyplug.registry.list_module_entry_points()}
     assert infos['sklearn'].distribution == 'lazyplug-sklearn' and infos['sklearn'].status == 'loaded'
+
+
+def test_the_lazyplug_command_lists_the_group_and_its_modules():
+    command = os.path.join(os.path.dirname(sys.executable), 'lazyplug')
+    env = {k: v for k, v in os.environ.items() if not k.startswith('LAZYPLUG_')}
+    done = subprocess.run([command, 'plugins', '--json'], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [mine] = [c for c in json.loads(done.stdout) if c['distribution'] == 'lazyplug-sklearn']
+    assert mine['module_groups'] == [{'group': 'sklearn', 'modules': ['Classifier', 'Flatten', 'ClassName']}]
+    assert [(e['name'], e['status']) for e in mine['module_entry_points']] == [('sklearn', 'loaded')]
+    assert mine['hook_plugins'] == mine['launchers'] == mine['registry_schemes'] == mine['cache_strategies'] == []
 
 
 def test_the_classifier_trains_in_the_train_phase_and_then_classifies():

@@ -19,8 +19,8 @@ def quoted(kind):
 def test_the_files_the_guide_shows_are_the_templates_files():
     files = quoted('file')
     assert {path for path, _ in files} == {'lazyplug-template/pyproject.toml',
-                                            'lazyplug-template/lazyplug_template/modules.py',
-                                            'lazyplug-template/lazyplug_template/timing.py'}
+                                            'lazyplug-template/src/lazyplug_template/modules.py',
+                                            'lazyplug-template/src/lazyplug_template/timing.py'}
     for path, text in files:
         assert text == (PLUGINS / path).read_text(), f'the guide shows another {path}'
 

@@ -33,7 +33,7 @@ def test_the_wrapper_times_every_phase_of_an_update(lazyplug_isolated):
     timing.TIMES.clear()
     lazyplug.template.Glossary({'term': 'meaning'}).update()
     assert [(phase, tasks) for phase, tasks, _ in timing.TIMES] == [
-        ('train', 1), ('server', 0), ('eval', 0), ('post', 0)]
+        ('train', 1), ('deploy', 0), ('eval', 0), ('post', 0)]
 
 
 def test_the_wrapper_times_a_failing_phase_and_lets_the_error_through(lazyplug_isolated):
@@ -56,6 +56,7 @@ def test_a_blocked_plugin_times_nothing(lazyplug_isolated):
 def test_the_lazyplug_command_lists_the_plugin_and_the_group():
     command = str(Path(sys.executable).with_name('lazyplug'))
     plugins = subprocess.run([command, 'plugins'], capture_output=True, text=True, timeout=120)
-    assert re.search(r'^template_timing +loaded +lazyplug-template', plugins.stdout, re.M), plugins.stdout
+    assert re.search(r'^lazyplug-template 0\.1\.0\n  hook plugin +template_timing: run_phase\n'
+                     r'  module group +template: shout, Glossary$', plugins.stdout, re.M), plugins.stdout
     modules = subprocess.run([command, 'modules', 'template'], capture_output=True, text=True, timeout=120)
     assert 'Glossary' in modules.stdout and 'lazyplug_template.modules.shout' in modules.stdout, modules.stdout

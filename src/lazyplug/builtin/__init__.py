@@ -9,5 +9,5 @@ BUILTIN_PLUGINS = ('lazyplug.builtin.lifecycle', 'lazyplug.builtin.calls', 'lazy
 
 OPTIONAL_BUILTIN_PLUGINS = {'lazyplug.builtin.progress': 'progress'}
 """Built-in plugins registered only while the setting named beside them is on (they wrap per-task
-hooks, and an update pays nothing for them when they are off); ``lazyplug.plugins.apply_settings``
+hooks, and an update pays nothing for them when they are off); ``lazyplug.plugins.sync_optional_builtins``
 registers or unregisters them when the setting changes."""

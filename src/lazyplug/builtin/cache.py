@@ -1,23 +1,33 @@
-"""Built-in plugin: the memory, sqlite and file stores of the module result cache."""
+"""Built-in plugin: the ``memory``, ``sqlite`` and ``file`` stores of the module result cache."""
 
 from __future__ import annotations
 
 import os
 
-from ..cache import FileStore, MemoryStore, SqliteStore, cache_dir
 from ..plugins import hookimpl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from ..interfaces import CacheStore, Register
 
 
-@hookimpl(trylast=True)
-def lazyplug_cache_store(name: str) -> Any:
-    if name == 'memory':
-        return MemoryStore()
-    if name == 'sqlite':
-        return SqliteStore(os.path.join(cache_dir(), 'results.sqlite'))
-    if name == 'file':
-        return FileStore(os.path.join(cache_dir(), 'results'))
-    return None
+def _memory() -> CacheStore:
+    from ..cache import MemoryStore
+    return MemoryStore()
+
+
+def _sqlite() -> CacheStore:
+    from ..cache import SqliteStore, cache_dir
+    return SqliteStore(os.path.join(cache_dir(), 'results.sqlite'))
+
+
+def _file() -> CacheStore:
+    from ..cache import FileStore, cache_dir
+    return FileStore(os.path.join(cache_dir(), 'results'))
+
+
+@hookimpl
+def lazyplug_register_cache_stores(register: Register) -> None:
+    register('memory', _memory)
+    register('sqlite', _sqlite)
+    register('file', _file)

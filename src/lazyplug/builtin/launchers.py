@@ -8,13 +8,20 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..interfaces import Launcher, Register
 
-@hookimpl(trylast=True)
-def lazyplug_launcher(name: str, options: dict[str, Any]) -> Any:
-    if name == 'local':
-        from ..launchers.local import LocalLauncher
-        return LocalLauncher(options)
-    if name == 'thread':
-        from ..launchers.thread import ThreadLauncher
-        return ThreadLauncher(options)
-    return None
+
+def _local(**options: Any) -> Launcher:
+    from ..launchers.local import LocalLauncher
+    return LocalLauncher(**options)
+
+
+def _thread(**options: Any) -> Launcher:
+    from ..launchers.thread import ThreadLauncher
+    return ThreadLauncher(**options)
+
+
+@hookimpl
+def lazyplug_register_launchers(register: Register) -> None:
+    register('local', _local)
+    register('thread', _thread)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _hookcalls
+from ..host import host
 from ..lifecycle import Task, run_tasks
 from ..plugins import hookimpl
 
@@ -22,7 +23,7 @@ def lazyplug_update(root: ModuleBase, modes: tuple[str, ...], plan: Plan) -> Any
 
 @hookimpl(trylast=True)
 def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Any:
-    if _hookcalls.state.run_task:
+    if host.flags.run_task:
         run_tasks(tasks, lambda task: _hookcalls.run_task(task.module, phase, task))
     else:  # nothing but the built-in implementation would run: skip the hook call per task
         run_tasks(tasks, Task.__call__)

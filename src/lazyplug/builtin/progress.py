@@ -1,16 +1,17 @@
 """Built-in plugin: the progress of ``update()``, phase by phase and task by task.
 
-It is on while the ``progress`` setting is (``LAZYPLUG_PROGRESS=1``; ``lazyplug update`` turns it on
-when standard error is a terminal, or with ``--progress``), and registered only then: an update pays
-nothing for it when it is off. On a terminal it draws a live display (rich): a bar per phase, a
-row per running task, and items done / total for an evaluation; otherwise it writes plain lines
-to standard error: one when a phase starts and ends, one when a task ends, with timings.
+* It is registered only while the ``progress`` setting is on (``LAZYPLUG_PROGRESS=1``, or
+  ``lazyplug update`` on a terminal or with ``--progress``). Off, an update pays nothing for it.
+* On a terminal it draws a live display (rich): a bar per phase, a row per running task, and
+  items done / total for an evaluation.
+* Elsewhere it writes plain lines to standard error: when a phase starts and ends, and when a
+  task ends, with timings.
 
 It is also the reference example of a hook plugin, using three hooks:
 
-* ``lazyplug_run_phase`` and ``lazyplug_run_task`` as *wrappers* (``wrapper=True``): code before
-  the ``yield`` runs before the phase or task, the ``yield`` runs it (and returns its result, or
-  raises its exception), code after it runs after;
+* ``lazyplug_run_phase`` and ``lazyplug_run_task`` as *wrappers* (``wrapper=True``). Code before
+  the ``yield`` runs before the phase or task. The ``yield`` runs it, returning its result or
+  raising its exception. Code after it runs after.
 * ``lazyplug_task_progress``, which an evaluation calls as its items finish.
 """
 
@@ -37,11 +38,10 @@ _Key = tuple[int, str]  # (id of the module, phase): the running task of that mo
 
 def _label(task: Task, phase: str) -> str:
     """``deploy ServerModule(classifier)``: what a task does to what, short enough for one terminal row."""
-    from ..lifecycle import phase_word
-    return f'{phase_word(phase)} {task.label}'
+    return f'{phase} {task.label}'
 
 
-class _Lines:
+class _LineDisplay:
     """Plain lines on standard error, one at a time (tasks may end on several threads at once)."""
 
     def __init__(self) -> None:
@@ -82,7 +82,7 @@ def _tasks(count: int) -> str:
     return f'{count} task{"s" if count != 1 else ""}'
 
 
-class _Live:
+class _LiveDisplay:
     """A rich live display on standard error: a bar per phase, a row per running task."""
 
     def __init__(self) -> None:
@@ -130,21 +130,23 @@ class _Live:
             self._progress.advance(phase)
 
 
-class _Shown:
-    """The display of the updates in progress: made by the outermost phase, shared by nested ones
-    (an update run by a task of another), with the items counted for each running task."""
+class _SharedDisplay:
+    """The display of the updates in progress, with the items counted for each running task.
+
+    The outermost phase makes it. Nested updates (run by a task of another) share it.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.depth = 0
-        self.display: _Lines | _Live | None = None
+        self.display: _LineDisplay | _LiveDisplay | None = None
         self.items: dict[_Key, tuple[int, int]] = {}
 
-    def enter(self) -> _Lines | _Live:
+    def enter(self) -> _LineDisplay | _LiveDisplay:
         with self.lock:
             if self.display is None:
                 # drawn on standard error: whether stdout is piped (`| tee log`) does not matter
-                self.display = _Live() if sys.stderr.isatty() else _Lines()
+                self.display = _LiveDisplay() if sys.stderr.isatty() else _LineDisplay()
                 self.display.start()
             self.depth += 1
             return self.display
@@ -165,7 +167,7 @@ class _Shown:
             return done
 
 
-_shown = _Shown()
+_shared = _SharedDisplay()
 _phase: contextvars.ContextVar[Any] = contextvars.ContextVar('lazyplug_progress_phase', default=None)
 """The display's handle of the phase whose tasks run in this context (tasks on worker threads get a copy)."""
 
@@ -186,7 +188,7 @@ def _timed(ended: Callable[[float, BaseException | None], None]) -> Generator[No
 def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Generator[None, Any, Any]:
     if not tasks:  # nothing to show: a phase without tasks is over before it started
         return (yield)
-    display = _shown.enter()
+    display = _shared.enter()
     count = len(tasks)
     handle = display.phase_started(phase, count)
     token = _phase.set(handle)
@@ -194,23 +196,23 @@ def lazyplug_run_phase(root: ModuleBase, phase: str, tasks: TaskList) -> Generat
         return (yield from _timed(lambda seconds, error: display.phase_ended(handle, phase, count, seconds, error)))
     finally:
         _phase.reset(token)
-        _shown.leave()
+        _shared.leave()
 
 
 @hookimpl(wrapper=True)
 def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Generator[None, Any, Any]:
-    display = _shown.display
+    display = _shared.display
     if display is None:  # a task run outside a phase (by another plugin): nothing to draw it in
         return (yield)
     key = (id(module), phase)
     # a row of the live display is short; a line of a log may say which task it was (#0, ...)
-    label = _label(task, phase) if isinstance(display, _Live) else task.name
+    label = _label(task, phase) if isinstance(display, _LiveDisplay) else task.name
     display.task_started(key, label)
     phase_handle = _phase.get()
 
     def ended(seconds: float, error: BaseException | None) -> None:
-        with _shown.lock:
-            items = _shown.items.pop(key, None)
+        with _shared.lock:
+            items = _shared.items.pop(key, None)
         display.task_ended(key, label, seconds, error, phase_handle, items)
 
     return (yield from _timed(ended))
@@ -218,7 +220,7 @@ def lazyplug_run_task(module: ModuleBase, phase: str, task: Task) -> Generator[N
 
 @hookimpl
 def lazyplug_task_progress(module: ModuleBase, phase: str, done: int, total: int) -> None:
-    display = _shown.display
+    display = _shared.display
     if display is not None:
         key = (id(module), phase)
-        display.items(key, _shown.count(key, done, total), total)
+        display.items(key, _shared.count(key, done, total), total)

@@ -6,15 +6,20 @@ from ..plugins import hookimpl
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from ..interfaces import Register, ServiceRegistry
 
 
-@hookimpl(trylast=True)
-def lazyplug_service_registry(url: str) -> Any:
-    if url.startswith('memory://'):
-        from ..services.memory import MemoryRegistry
-        return MemoryRegistry(url)
-    if url.startswith('sqlite://'):
-        from ..services.sqlite import SqliteRegistry
-        return SqliteRegistry(url)
-    return None
+def _memory(url: str) -> ServiceRegistry:
+    from ..services.memory import MemoryRegistry
+    return MemoryRegistry(url)
+
+
+def _sqlite(url: str) -> ServiceRegistry:
+    from ..services.sqlite import SqliteRegistry
+    return SqliteRegistry(url)
+
+
+@hookimpl
+def lazyplug_register_service_registries(register: Register) -> None:
+    register('memory', _memory)
+    register('sqlite', _sqlite)

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import click
 
-from . import traceback_option
-from .output import echo_json, mermaid, table, tree_node
-from .target import TargetError, load_target
+from .options import traceback_option
+from .output import echo_json, mermaid, tree_node
+from .target import TargetError, load_module, target_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..entrypoints import PluginInfo
+    from ..inventory import Contribution
     from ..registry import ModuleGroup
 
-__all__ = ['load', 'modules_command', 'plugins_command', 'tree_command']
-
-
-def load(target: str) -> Any:
-    """The module or flow TARGET names; a TARGET that names nothing usable is a usage error."""
-    try:
-        return load_target(target)
-    except TargetError as exc:
-        raise click.BadParameter(str(exc), param_hint="'TARGET'") from None
+__all__ = ['modules_command', 'plugins_command', 'tree_command']
 
 
 # -- plugins --------------------------------------------------------------------------------------
@@ -30,21 +24,54 @@ def load(target: str) -> Any:
 @click.command('plugins')
 @traceback_option
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
-def plugins_command(as_json: bool) -> None:
-    """List every plugin: built in or from which distribution, its hooks, and why it failed if it did."""
-    from ..plugins import list_plugins
-    infos = list_plugins()
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List every installed distribution that adds to lazyplug, and what it adds.
+
+    \b
+    * hook plugins, with their hooks, or why they did not load;
+    * module groups and their modules;
+    * launchers, service registry schemes, cache strategies, commands.
+    lazyplug's own come first.
+    """
+    from ..inventory import contributions
+    root = ctx.find_root().command
+    found = contributions(getattr(root, 'plugin_commands', {}),
+                          [name for name in getattr(root, 'commands', {}) if name not in
+                           {n for names in getattr(root, 'plugin_commands', {}).values() for n in names}])
     if as_json:
-        echo_json([{'name': i.name, 'status': i.status, 'builtin': i.builtin, 'distribution': i.distribution,
-                    'version': i.version, 'entry_point': i.entry_point, 'hooks': list(i.hooks), 'error': i.error}
-                   for i in infos])
+        echo_json([c.to_dict() for c in found])
         return
-    rows = []
-    for info in infos:
-        origin = 'built-in' if info.builtin else ' '.join(filter(None, (info.distribution, info.version))) or '-'
-        hooks = ', '.join(h.removeprefix('lazyplug_') for h in info.hooks) or '-'
-        rows.append((info.name, info.status, origin, info.error or hooks))
-    table(('PLUGIN', 'STATUS', 'FROM', 'HOOKS / ERROR'), rows)
+    for index, contribution in enumerate(found):
+        if index:
+            click.echo()
+        click.echo(_heading(contribution))
+        for kind, text in _lines(contribution):
+            click.echo(f'  {kind:<14}{text}')
+
+
+def _heading(contribution: Contribution) -> str:
+    if contribution.distribution is None:
+        return 'registered at run time'
+    built_in = ', built in' if contribution.builtin else ''
+    return f'{contribution.distribution} {contribution.version}{built_in}'
+
+
+def _status(info: PluginInfo) -> str:
+    return f'{info.name}: {info.status}' + (f' ({info.error})' if info.error else '')
+
+
+def _lines(contribution: Contribution) -> list[tuple[str, str]]:
+    """``(kind, text)`` rows: one per plugin, group or entry point that did not load; one per kind of name."""
+    rows = [('hook plugin', f'{info.name}: {", ".join(h.removeprefix("lazyplug_") for h in info.hooks) or "no hooks"}'
+             if info.status == 'loaded' else _status(info)) for info in contribution.hook_plugins]
+    rows += [('module group', f'{path}: {", ".join(names)}') for path, names in contribution.module_groups.items()]
+    rows += [('entry point', _status(info)) for info in contribution.module_entry_points if info.status != 'loaded']
+    for kind, names in (('launchers', contribution.launchers), ('registries', contribution.registry_schemes),
+                        ('cache', contribution.cache_strategies), ('commands', contribution.commands)):
+        if names:
+            rows.append((kind, ', '.join(f'{n}://' for n in names) if kind == 'registries' else ', '.join(names)))
+    return rows
 
 
 # -- modules --------------------------------------------------------------------------------------
@@ -113,10 +140,11 @@ def _find_group(path: str) -> ModuleGroup:
               help='Import user code first (repeatable), so that the modules it registers are listed too.')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
 def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) -> None:
-    """List the module groups (or GROUP, e.g. demo or demo.text) and their modules, with where each comes from:
-    user code, or an entry point of a distribution."""
+    """List the module groups (or GROUP, e.g. demo or demo.text) and their modules.
+
+    Each module says where it comes from: user code, or an entry point of a distribution.
+    """
     from ..registry import _entry_point_index, groups, list_module_entry_points
-    from .target import load_module
     for where in imports:
         try:
             load_module(where)
@@ -148,10 +176,10 @@ def modules_command(group: str | None, imports: tuple[str, ...], as_json: bool) 
 def tree_command(target: str, fmt: str) -> None:
     """Print the tree of the module or flow TARGET names (path/to/file.py:name or package.module:name).
 
-    A TARGET naming a function calls it to get the module; a function named main, or annotated
-    -> None, is refused rather than run (it is a program, not a function returning a module).
+    A TARGET naming a function calls it to get the module. A function named main, or annotated
+    -> None, is a program: it is refused rather than run.
     """
-    obj = load(target)
+    obj = target_argument(target)
     if fmt == 'text':
         click.echo(repr(obj).rstrip('\n'))
     elif fmt == 'json':

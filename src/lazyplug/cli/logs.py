@@ -1,7 +1,7 @@
 """``lazyplug logs ID``: the end of a service's log file, the errors its module raised with their tracebacks.
 
-A running service's log is the one its registry entry names (``lazyplug ps`` shows it); a service
-that has stopped is found by its log file in ``<home>/logs`` (each is named after the service's id).
+* A running service's log is the one its registry entry names (``lazyplug ps`` shows it).
+* A stopped service's log is found in ``<home>/logs``, where each file is named after its service's id.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import os
 
 import click
 
-from . import traceback_option
-from .services import existing_registry, find_service, registry_option
+from .options import registry_option, traceback_option
+from .registries import existing_registry, find_service
 
 __all__ = ['logs_command']
 
@@ -38,8 +38,9 @@ def _stopped_logs(ident: str) -> list[str]:
 @registry_option
 def logs_command(ident: str, lines: int, registry: str | None) -> None:
     """Print the end of the log of the service ID: the errors its module raised, with their tracebacks.
-    ID is the id of a running service (or a unique beginning of it; see `lazyplug ps`), or of one that
-    ran on this machine.
+
+    ID is the id of a running service (or a unique beginning of it; see `lazyplug ps`), or of one
+    that ran on this machine.
 
     \b
     Exit codes: 0 printed (or nothing logged yet: said on standard error); 2 no such service.

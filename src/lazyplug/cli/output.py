@@ -68,7 +68,7 @@ def _children(obj: Any) -> list[tuple[str | None, Any]]:
             served = obj._impl._m
             return [] if served is None else [(None, served)]
         keys: dict[int, list[str]] = {}  # a module held by two attributes is met twice, once by each name
-        for key, sub in (obj._lp_subs or {}).items():
+        for key, sub in (obj._lazyplug_submodules or {}).items():
             keys.setdefault(id(sub), []).append(key)
         # submodules, not the attributes alone: a subclass may override it
         return [(keys[id(sub)].pop(0) if keys.get(id(sub)) else None, sub) for sub in obj.submodules]
@@ -78,9 +78,10 @@ def _children(obj: Any) -> list[tuple[str | None, Any]]:
 def tree_node(obj: Any, name: str | None = None) -> dict[str, Any]:
     """A nested description of ``obj``'s tree: ``{"name", "type", "kind", "children": [...]}``.
 
-    ``kind`` is ``module``, ``flow`` or ``function``; ``name`` is the module's name, else the name
-    it has in its parent (a flow item's or an attribute's), else null. A module met twice is
-    described once; later it has ``"shared": true`` and no children.
+    * ``kind`` is ``module``, ``flow`` or ``function``.
+    * ``name`` is the module's name, else its name in its parent (a flow item's or an
+      attribute's), else null.
+    * A module met twice is described once. Later it has ``"shared": true`` and no children.
     """
     root: dict[str, Any] = {}
     seen: set[int] = set()

@@ -1,8 +1,10 @@
 """``lazyplug update`` and ``lazyplug eval``: run a TARGET's lifecycle from the command line.
 
-Whatever a run deploys is stopped when the command ends: normally, on a failure, on Ctrl-C or on
-SIGTERM. ``update --serve`` keeps the services running until Ctrl-C or SIGTERM (exit code 0), or
-until ``lazyplug stop`` (another terminal) has removed all of them from the service registry.
+What a run deploys is stopped when the command ends: normally, on a failure, on Ctrl-C or on
+SIGTERM. ``update --serve`` keeps the services running until one of these:
+
+* Ctrl-C or SIGTERM (exit code 0);
+* ``lazyplug stop``, from another terminal, has removed all of them from the service registry.
 """
 
 from __future__ import annotations
@@ -17,26 +19,29 @@ import time
 import click
 
 from ..config import config
-from ..errors import ConfigError, InvalidModeError, ServiceError
+from ..errors import ConfigError, InvalidModeError, LauncherNotFoundError, ServiceError
 from ..lifecycle import normalize_modes, plan_modules
-from . import EXIT_INTERRUPTED, Failure, failure, traceback_option
-from .listing import load
+from ..services.liveness import alive, runs_here
+from .errors import EXIT_INTERRUPTED, Failure, failure
+from .options import run_options, traceback_option
 from .output import abbreviate
-from .target import as_module
+from .registries import apply_registry
+from .target import as_module, target_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from types import FrameType
     from typing import Any, TextIO
 
+    from ..interfaces import ServiceRegistry
     from ..module.base import ModuleBase
-    from ..services import ServiceEntry, ServiceRegistry
+    from ..services import ServiceEntry
 
 __all__ = ['eval_command', 'update_command']
 
 SERVE_POLL = 0.5
-"""Seconds between two looks of ``update --serve`` at the registry (has ``lazyplug stop`` removed a service?)."""
+"""Seconds between two looks of ``update --serve`` at the registry, for services ``lazyplug stop`` removed."""
 
 
 class Interrupted(BaseException):
@@ -48,8 +53,10 @@ class Interrupted(BaseException):
 
 
 class _Signals:
-    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, once: a second
-    signal during the clean-up that follows is ignored, so that the clean-up finishes."""
+    """While active, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, once.
+
+    A second signal, during the clean-up that follows, is ignored: the clean-up finishes.
+    """
 
     def __enter__(self) -> _Signals:
         self._saved: dict[int, Any] = {}
@@ -59,8 +66,7 @@ class _Signals:
         return self
 
     def reinstall(self) -> None:
-        """Take the signals back: code run meanwhile (a cluster client's set-up, say) may have
-        installed handlers of its own."""
+        """Take the signals back from handlers code installed meanwhile (a cluster client's, say)."""
         for signum in self._saved:
             signal.signal(signum, self._handle)
 
@@ -69,7 +75,7 @@ class _Signals:
         raise Interrupted(signum)
 
     def ignore(self) -> None:
-        """Ignore the signals from now on (until the block ends): the clean-up must not be cut short."""
+        """Ignore the signals until the block ends, so that the clean-up is not cut short."""
         for signum in self._saved:
             signal.signal(signum, signal.SIG_IGN)
 
@@ -78,56 +84,19 @@ class _Signals:
             signal.signal(signum, handler)
 
 
-def _run_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options ``update`` and ``eval`` share: where and how the lifecycle runs."""
-    for option in reversed([
-        click.option('--workers', type=click.IntRange(min=1), default=None,
-                     help='Tasks of a phase run at once (default: the workers setting, 1: one by one, in order).'),
-        click.option('--launcher', metavar='NAME', default=None,
-                     help='Where ServerModules that name no launcher run: local, thread, or one a plugin adds '
-                          '(e.g. ray). Sets the launcher setting for this run.'),
-        click.option('--registry', metavar='URL', default=None,
-                     help='The service registry deployed URLs are published in: memory://, sqlite:///path, or a '
-                          'scheme a plugin adds (e.g. redis://). Default: LAZYPLUG_REGISTRY, else a SQLite '
-                          'file in LAZYPLUG_HOME.'),
-        click.option('--progress/--no-progress', default=None,
-                     help='Show the progress of each phase and task on standard error (default: when standard '
-                          'error is a terminal, or LAZYPLUG_PROGRESS=1).'),
-    ]):
-        command = option(command)
-    return command
-
-
-def apply_registry(registry: str | None) -> ServiceRegistry:
-    """Set the ``registry`` setting (when given) and return the registry, checked to exist."""
-    from ..services import get_registry
-    if registry is not None:
-        config['registry'] = registry
-    try:
-        return get_registry()
-    except ConfigError as exc:
-        raise click.BadParameter(str(exc), param_hint="'--registry' / LAZYPLUG_REGISTRY") from None
-
-
 def _check_launcher(name: str) -> None:
-    """A launcher no plugin provides is a usage error now, not a failed deploy after training."""
-    from .. import _hookcalls
-    from ..plugins import list_plugins
+    """A launcher that cannot be made is a usage error now, not a failed deploy after training."""
+    from ..factories import make_launcher
     try:
-        made = _hookcalls.launcher(name, {})  # cheap: launchers connect or start nothing until they launch
+        make_launcher(name)  # cheap: a launcher connects to nothing and starts nothing until it launches
+    except LauncherNotFoundError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
     except Exception as exc:
         raise click.BadParameter(f'the launcher {name!r} cannot be made: {exc}',
                                  param_hint="'--launcher' / LAZYPLUG_LAUNCHER") from None
-    if made is None:
-        others = [i.distribution or i.name for i in list_plugins()
-                  if not i.builtin and i.status == 'loaded' and 'lazyplug_launcher' in i.hooks]
-        plugins = f'; installed plugins with launchers: {", ".join(others)}' if others else ''
-        raise click.BadParameter(f'no installed plugin provides the launcher {name!r} (built in: local, thread'
-                                 f'{plugins}; e.g. lazyplug-ray adds ray)',
-                                 param_hint="'--launcher' / LAZYPLUG_LAUNCHER")
 
 
-def _apply_settings(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
+def _apply_run_options(launcher: str | None, registry: str | None, progress: bool | None) -> ServiceRegistry:
     """Apply the options, and check every setting the run depends on before anything runs."""
     if launcher is not None:
         if not launcher.strip():
@@ -143,8 +112,8 @@ def _apply_settings(launcher: str | None, registry: str | None, progress: bool |
     # unless told, progress shows where it is drawn, standard error, when that is a terminal (output
     # piped to a file or `tee` still leaves the progress on the screen), or where LAZYPLUG_PROGRESS=1 asks
     config['progress'] = (config['progress'] or sys.stderr.isatty()) if progress is None else progress
-    from ..plugins import apply_settings
-    apply_settings()
+    from ..plugins import sync_optional_builtins
+    sync_optional_builtins()
     return found
 
 
@@ -156,8 +125,10 @@ def _parse_modes(text: str) -> tuple[str, ...]:
 
 
 def _phase_summary() -> Any:
-    """Without the progress display, a line per phase on standard output (so that a log shows what
-    ran); a context manager registering :class:`~.summary.PhaseSummary` for the run."""
+    """A context manager registering :class:`~.summary.PhaseSummary` for the run, unless progress shows.
+
+    Its line per phase on standard output tells a log what ran.
+    """
     import contextlib
     if config['progress']:
         return contextlib.nullcontext()
@@ -171,10 +142,10 @@ def _phase_summary() -> Any:
 
 
 class _Run:
-    """One command's run of a module: stops what it deployed on the way out, whatever the way.
+    """One command's run of a module. It stops what it deployed on the way out, whatever the way.
 
     An :class:`Interrupted` inside the block ends the command with exit code 128 + the signal's
-    number (130 for Ctrl-C) unless ``clean_interrupt``, where it is the expected end (exit 0).
+    number (130 for Ctrl-C). With ``clean_interrupt`` it is the expected end (exit code 0).
     """
 
     def __init__(self, root: ModuleBase) -> None:
@@ -207,11 +178,12 @@ def _deployed(root: ModuleBase, registry: ServiceRegistry) -> list[ServiceEntry]
 
 
 def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list[ServiceEntry]) -> None:
-    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` has ended: removed from
-    the registry by ``lazyplug stop`` (then the service is stopped here, cleanly), or because its
-    processes ended on their own (a failure: exit code 1 once nothing is left to serve). An entry
-    that is merely missing, not removed (a Redis restarted empty, say), is published again, and
-    the service keeps running."""
+    """Block until Ctrl-C / SIGTERM, or until every service in ``entries`` has ended.
+
+    * A service ``lazyplug stop`` removed from the registry is stopped here, cleanly.
+    * A service whose processes ended on their own is a failure: exit code 1 once nothing is left.
+    * An entry that went missing without a removal (a Redis restarted empty) is published again.
+    """
     if not entries:
         click.echo('--serve: nothing was deployed, so there is nothing to serve')
         return
@@ -248,11 +220,13 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
 
 
 def _fate(registry: ServiceRegistry, entry: ServiceEntry, owner: ModuleBase) -> str | None:
-    """What became of ``entry``, served by this process: None while it is in the registry (or was
-    lost from it without a removal: ``owner`` publishes it again, where its replicas are now),
-    'crashed' when its processes have ended, 'stopped' when ``lazyplug stop`` removed it."""
-    from ..services._process import alive
-    from .services import runs_here
+    """What became of ``entry``, served by this process.
+
+    * None: it is in the registry, or was lost from it without a removal (``owner`` publishes it
+      again, where its replicas are now).
+    * ``'crashed'``: its processes have ended.
+    * ``'stopped'``: ``lazyplug stop`` removed it.
+    """
     if registry.lookup(entry.module_id) is not None:
         return None
     if runs_here(entry) and not any(alive(pid) for pid in entry.pids):
@@ -269,28 +243,28 @@ def _fate(registry: ServiceRegistry, entry: ServiceEntry, owner: ModuleBase) -> 
 @click.command('update')
 @traceback_option
 @click.argument('target')
-@click.option('--mode', default='train,server,eval', show_default=True,
-              help='The phases to run, comma-separated: train, server (deploy), eval.')
+@click.option('--mode', default='train,deploy,eval', show_default=True,
+              help="The phases to run, comma-separated: train, deploy, eval (LazyLLM's server is deploy).")
 @click.option('--no-recursive', 'no_recursive', is_flag=True, help='Update TARGET alone, not its submodules.')
 @click.option('--serve', is_flag=True,
               help='Keep what was deployed running until Ctrl-C or SIGTERM (exit code 0), or until '
                    '`lazyplug stop` stops it from another terminal.')
-@_run_options
+@run_options
 def update_command(target: str, mode: str, no_recursive: bool, serve: bool, workers: int | None,
                    launcher: str | None, registry: str | None, progress: bool | None) -> None:
     """Train, deploy and evaluate TARGET (path/to/file.py:name or package.module:name).
 
-    Prints the module tree, then runs the phases; then prints the eval_result of every module
-    that has an evalset, and the URLs of what was deployed. What was deployed is stopped when the
-    command ends (also on a failure, Ctrl-C or SIGTERM), unless --serve keeps it running.
+    Prints the module tree and runs the phases. Then prints the eval_result of every module with
+    an evalset, and the URLs of what was deployed. What was deployed is stopped when the command
+    ends (also on a failure, Ctrl-C or SIGTERM), unless --serve keeps it running.
 
     \b
     Exit codes: 0 done; 1 the update failed (the message names module, phase and task);
     2 usage error (bad option or TARGET); 130 / 143 interrupted by Ctrl-C / SIGTERM.
     """
     modes = _parse_modes(mode)
-    found = _apply_settings(launcher, registry, progress)
-    obj = load(target)
+    found = _apply_run_options(launcher, registry, progress)
+    obj = target_argument(target)
     click.echo(repr(obj).rstrip('\n'))
     root = as_module(obj)
     with _Run(root) as run:
@@ -326,8 +300,10 @@ def _read_jsonl(stream: TextIO) -> Iterator[Any]:
 
 
 def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
-    """--out, checked up front rather than opened lazily: a file that cannot be written is a usage error
-    before anything is deployed, and a failed evaluation leaves no empty file behind."""
+    """--out, checked before anything is deployed: a file that cannot be written is a usage error.
+
+    It is opened only once the evaluation succeeded, so a failed one leaves no empty file.
+    """
     if path != '-':
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
@@ -347,14 +323,15 @@ def _writable_out(ctx: click.Context, param: click.Parameter, path: str) -> str:
               callback=_writable_out,
               help='Where the outputs go, one JSON value per line, in the order of the inputs (default: standard '
                    'output). Values JSON cannot hold are written as their repr.')
-@click.option('--mode', default='train,server', show_default=True,
-              help='The phases to run before the evaluation, comma-separated: train, server (deploy). '
-                   'server alone evaluates an application whose modules need no training.')
-@_run_options
+@click.option('--mode', default='train,deploy', show_default=True,
+              help='The phases to run before the evaluation, comma-separated: train, deploy. '
+                   'deploy alone evaluates an application whose modules need no training.')
+@run_options
 def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int | None, launcher: str | None,
                  registry: str | None, progress: bool | None) -> None:
-    """Train and deploy TARGET (see --mode), call it on every input of --evalset (concurrently), and
-    write its outputs.
+    """Train and deploy TARGET (see --mode), call it on every input of --evalset, and write its outputs.
+
+    The inputs are called concurrently; the outputs keep their order.
 
     \b
     Exit codes: 0 done; 1 deploying or an input failed (the message names which input);
@@ -362,11 +339,11 @@ def eval_command(target: str, evalset: TextIO, out: str, mode: str, workers: int
     """
     modes = _parse_modes(mode)
     if 'eval' in modes:
-        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or server',
+        raise click.BadParameter('eval always runs, after the phases --mode names: give train and/or deploy',
                                  param_hint="'--mode'")
     items = list(_read_jsonl(evalset))
-    _apply_settings(launcher, registry, progress)
-    root = as_module(load(target))
+    _apply_run_options(launcher, registry, progress)
+    root = as_module(target_argument(target))
     with _Run(root):
         try:
             # trained first (by default): a trainable module deployed untrained could not answer

@@ -1,8 +1,9 @@
 """``lazyplug ps``, ``lazyplug stop`` and ``lazyplug call``: the services in the service registry.
 
-The registry is the ``registry`` setting (``--registry URL`` or ``LAZYPLUG_REGISTRY``; default a
-SQLite file in ``LAZYPLUG_HOME``), so these see what ``lazyplug update --serve`` (or any program)
-deployed in another terminal. A service is named by its module id, or any unique beginning of it.
+* The registry is the ``registry`` setting: ``--registry URL`` or ``LAZYPLUG_REGISTRY``, by
+  default a SQLite file in ``LAZYPLUG_HOME``. So these see what ``lazyplug update --serve`` (or
+  any program) deployed in another terminal.
+* A service is named by its module id, or any unique beginning of it.
 """
 
 from __future__ import annotations
@@ -17,43 +18,20 @@ import time
 import click
 
 from ..errors import CallTimeoutError, LazyplugError
-from . import Failure, failure, traceback_option
+from ..services.liveness import alive, runs_here
+from .errors import Failure, failure
+from .options import registry_option, traceback_option
 from .output import echo_json, table
+from .registries import existing_registry, find_service, no_registry_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..services import ServiceEntry, ServiceRegistry
+    from ..interfaces import ServiceRegistry
+    from ..services import ServiceEntry
 
 __all__ = ['call_command', 'ps_command', 'stop_command']
-
-registry_option = click.option(
-    '--registry', metavar='URL', default=None,
-    help='The service registry: memory://, sqlite:///path, or a scheme a plugin adds (e.g. redis://). '
-         'Default: LAZYPLUG_REGISTRY, else a SQLite file in LAZYPLUG_HOME.')
-
-
-def existing_registry(url: str | None) -> ServiceRegistry | None:
-    """The registry to read; None when it is the default SQLite file and that does not exist yet
-    (nothing was deployed with it). These commands only read (or remove entries): they never create
-    a registry file, and one named by --registry or LAZYPLUG_REGISTRY that does not exist is a usage error."""
-    from ..config import config
-    from ..services.sqlite import SqliteRegistry
-    from .run import apply_registry
-    found = apply_registry(url)
-    if isinstance(found, SqliteRegistry) and not os.path.exists(found.path):
-        if url is None and not config['registry']:
-            return None
-        raise click.BadParameter(f'the registry file {found.path} does not exist (`lazyplug update` creates it '
-                                 'when it deploys)', param_hint="'--registry' / LAZYPLUG_REGISTRY")
-    return found
-
-
-def _no_registry_file() -> str:
-    from ..services import default_url
-    return f'{default_url()}, whose file does not exist yet'
-
 
 def _age(started: float) -> str:
     seconds = max(0, int(time.time() - started))
@@ -64,27 +42,6 @@ def _age(started: float) -> str:
     if seconds < 86400:
         return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
     return f'{seconds // 86400}d{seconds % 86400 // 3600}h'
-
-
-def find_service(registry: ServiceRegistry | None, ident: str, param: str = "'ID'") -> ServiceEntry:
-    """The one live entry whose module id starts with ``ident``; none or several, or a blank
-    ``ident`` (which every id starts with: ``stop "$ID"`` with ID unset), is a usage error."""
-    if not ident.strip():
-        raise click.BadParameter('the service id is empty; give an id (or its beginning), see `lazyplug ps`',
-                                 param_hint=param)
-    if registry is None:
-        raise click.BadParameter(f'no service with id {ident!r}: none are running (registry: {_no_registry_file()})',
-                                 param_hint=param)
-    entries = registry.list()
-    matches = [e for e in entries if e.module_id.startswith(ident)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        listing = ', '.join(f'{e.module_id[:12]} ({e.name})' for e in entries) or 'none'
-        raise click.BadParameter(f'no service with id {ident!r} in {registry.url} (running: {listing})',
-                                 param_hint=param)
-    raise click.BadParameter(f'{ident!r} is the beginning of the ids of {len(matches)} services: '
-                             f'{", ".join(e.module_id for e in matches)}; give more of the id', param_hint=param)
 
 
 # -- ps -------------------------------------------------------------------------------------------
@@ -101,7 +58,7 @@ def ps_command(registry: str | None, as_json: bool) -> None:
         echo_json([e.to_dict() for e in entries])
         return
     if not entries:
-        click.echo(f'no services are running (registry: {_no_registry_file() if found is None else found.url})')
+        click.echo(f'no services are running (registry: {no_registry_file() if found is None else found.url})')
         return
     table(('ID', 'NAME', 'URLS', 'PIDS', 'OWNER', 'UP', 'LOG'),
           [(e.module_id[:12], e.name, ' '.join(e.urls), ' '.join(map(str, e.pids)), e.owner_pid, _age(e.started),
@@ -119,7 +76,6 @@ def _shown_path(path: str) -> str:
 # -- stop -----------------------------------------------------------------------------------------
 
 def _live(pids: list[int]) -> list[int]:
-    from ..services._process import alive
     return [pid for pid in pids if alive(pid)]
 
 
@@ -142,23 +98,14 @@ def _signal(pid: int, sig: signal.Signals) -> None:
         pass
 
 
-def runs_here(entry: ServiceEntry) -> bool:
-    """Whether ``entry``'s process ids are those of this machine (and process-id namespace), so
-    that they may be signalled here: its ``node`` is this process's. A registry such as Redis is
-    shared by several machines, whose loopback URLs look alike; an entry without a node (written
-    by an older lazyplug) is never taken for one of this machine."""
-    from ..services._process import node_id
-    return bool(entry.node) and entry.node == node_id()
-
-
 def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float) -> tuple[bool, str]:
     """Stop ``entry``'s service; whether it is known to have stopped, and what happened.
 
-    The entry is removed from the registry first: a ``lazyplug update --serve`` that deployed it
-    notices, stops it cleanly and exits. On this machine, serving processes still running
-    ``timeout`` seconds later (their owner is some other program) get SIGTERM, and SIGKILL after
-    as long again; the owning process itself is never signalled. On another machine, the owner
-    is left to stop it.
+    * The entry is removed from the registry first. A ``lazyplug update --serve`` that deployed
+      it notices, stops it cleanly and exits.
+    * On this machine, serving processes still running ``timeout`` seconds later get SIGTERM,
+      then SIGKILL after as long again. The owning process itself is never signalled.
+    * On another machine, the owner is left to stop it.
     """
     what = f'{entry.name} ({entry.module_id[:12]})'
     registry.remove(entry.module_id)
@@ -184,7 +131,6 @@ def stop_service(registry: ServiceRegistry, entry: ServiceEntry, timeout: float)
     return True, f'stopped {what}'
 
 
-
 @click.command('stop')
 @traceback_option
 @click.argument('ident', metavar='[ID]', required=False)
@@ -206,7 +152,7 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
     if found is None:
         if not stop_all:
             find_service(found, ident or '')  # says that there is no such service
-        click.echo(f'no services are running (registry: {_no_registry_file()})')
+        click.echo(f'no services are running (registry: {no_registry_file()})')
         return
     entries = found.list() if stop_all else [find_service(found, ident or '')]
     problems = []
@@ -225,8 +171,10 @@ def stop_command(ident: str | None, stop_all: bool, timeout: float, registry: st
 # -- call -----------------------------------------------------------------------------------------
 
 CALL_TIMEOUT = 60.0
-"""Seconds ``lazyplug call`` waits for an answer unless told otherwise (a program's calls wait the
-``call_timeout`` setting, 600 s by default)."""
+"""Seconds ``lazyplug call`` waits for an answer unless told otherwise.
+
+A program's calls wait the ``call_timeout`` setting, 600 s by default.
+"""
 
 
 def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -249,8 +197,10 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
 @registry_option
 def call_command(url: str, value: str | None, as_kwargs: bool, security_key: str | None, timeout: float,
                  registry: str | None) -> None:
-    """Call a service with one JSON input (none: no input; -: read it from standard input) and print
-    its output as JSON. URL|ID is the service's URL, or its id in the registry (see `lazyplug ps`).
+    """Call a service with one JSON input and print its output as JSON.
+
+    No JSON: no input. -: read it from standard input. URL|ID is the service's URL, or its id in
+    the registry (see `lazyplug ps`).
 
     \b
     Exit codes: 0 done; 1 the call failed (the service's error is printed) or got no answer within

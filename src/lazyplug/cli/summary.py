@@ -1,8 +1,7 @@
-"""One plain line per phase on standard output (``train: 1 task done in 2.31 s``), for ``lazyplug
-update`` without the progress display: whoever reads its output, a log or a new user, sees that
-training happened, and how long each phase took.
+"""One plain line per phase on standard output (``train: 1 task done in 2.31 s``).
 
-It is a hook plugin like any other, registered by the command for the length of its run.
+``lazyplug update`` shows it when the progress display is off, so that a log shows what ran and
+how long each phase took. It is a hook plugin like any other, registered for the command's run.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..lifecycle import phase_word
 from ..plugins import hookimpl
 
 if TYPE_CHECKING:
@@ -26,8 +24,10 @@ __all__ = ['PhaseSummary']
 
 
 class PhaseSummary:
-    """The plugin: a line when a phase with tasks ends (of the outermost update only: a task may
-    run an update of its own)."""
+    """The plugin: a line when a phase with tasks ends, in the outermost update only.
+
+    A task may run an update of its own: its phases print nothing.
+    """
 
     def __init__(self) -> None:
         self._depth = 0
@@ -43,14 +43,14 @@ class PhaseSummary:
             result = yield
         except BaseException:
             if outer and tasks:
-                click.echo(f'{phase_word(phase)}: {_tasks(len(tasks))} failed after '
+                click.echo(f'{phase}: {_tasks(len(tasks))} failed after '
                            f'{time.perf_counter() - start:.2f} s')
             raise
         finally:
             with self._lock:
                 self._depth -= 1
         if outer and tasks:
-            click.echo(f'{phase_word(phase)}: {_tasks(len(tasks))} done in {time.perf_counter() - start:.2f} s')
+            click.echo(f'{phase}: {_tasks(len(tasks))} done in {time.perf_counter() - start:.2f} s')
         return result
 
 

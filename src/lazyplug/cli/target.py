@@ -1,13 +1,13 @@
 """TARGET: what a command works on, named as ``path/to/file.py:name`` or ``package.module:name``.
 
-The name may be dotted (``file.py:app.chat``) and names a module, a flow, or a function (or a
-ModuleBase subclass) that returns one when called with no arguments. Such a function is called,
-even by ``lazyplug tree``; so a function named ``main`` (a program's entry point) or annotated
-``-> None`` is refused rather than run. A file is run as a module of
-its own (not as ``__main__``: its ``if __name__ == '__main__':`` block does not run) with its
-directory first on ``sys.path``, as ``python file.py`` would have it; its code reaches server
-processes by value (cloudpickle), as a script's does. A package module is imported with the
-current directory on ``sys.path``, as ``python -m`` would have it.
+* The name may be dotted (``file.py:app.chat``). It names a module, a flow, or a function (or a
+  ModuleBase subclass) that returns one when called with no arguments.
+* Such a function is called, even by ``lazyplug tree``. So a function named ``main`` (a
+  program's entry point) or annotated ``-> None`` is refused rather than run.
+* A file runs as a module of its own, not as ``__main__``: its ``if __name__ == '__main__':``
+  block does not run. Its directory comes first on ``sys.path``, as with ``python file.py``. Its
+  code reaches server processes by value (cloudpickle), as a script's does.
+* A package module is imported with the current directory on ``sys.path``, as with ``python -m``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import sys
 import traceback
 import types
 
+import click
+
 from ..errors import LazyplugError
 from ..flow.base import FlowBase
 from ..module.base import ModuleBase
@@ -27,13 +29,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['TargetError', 'TargetLoadError', 'as_module', 'load_module', 'load_target']
+__all__ = ['TargetError', 'TargetLoadError', 'as_module', 'load_module', 'load_target', 'target_argument']
 
 FORMS = 'path/to/file.py:name or package.module:name'
 
 
 class TargetError(LazyplugError, ValueError):
-    """TARGET names nothing usable: the message says what was looked for and what exists (a usage error)."""
+    """TARGET names nothing usable (a usage error). The message says what was looked for and what exists."""
 
 
 class TargetLoadError(LazyplugError, RuntimeError):
@@ -107,8 +109,7 @@ def load_module(where: str) -> types.ModuleType:
 def _not_a_factory(name: str, fn: Any) -> str | None:
     """Why the function ``fn`` (called ``name``) is no factory of modules, or None if it may be one.
 
-    A function is called to get the TARGET, so one that is plainly a program (``main``, the entry
-    point of a script, which may train, deploy or print) or that says it returns nothing
+    A TARGET function is called. One that is plainly a program (``main``) or that returns nothing
     (``-> None``) is refused, never run: ``lazyplug tree file.py:main`` must not do main's work.
     """
     if name == 'main':
@@ -120,8 +121,7 @@ def _not_a_factory(name: str, fn: Any) -> str | None:
 
 
 def _candidates(module: types.ModuleType) -> list[str]:
-    """The names in ``module`` that could be a TARGET: modules, flows, and the functions defined there
-    that may be factories (not ``main``, nor one returning None)."""
+    """The names in ``module`` that could be a TARGET: modules, flows, and the factories defined there."""
     found = []
     for key, value in vars(module).items():
         if key.startswith('_'):
@@ -139,10 +139,10 @@ def _usable(obj: Any) -> bool:
 
 
 def load_target(target: str) -> ModuleBase | FlowBase:
-    """The module or flow TARGET names, a factory's result if it names a factory.
+    """The module or flow TARGET names, or its factory's result.
 
-    A TARGET that names nothing usable raises :class:`TargetError` (saying what was looked for
-    and what exists); code that raises while loading gives :class:`TargetLoadError`.
+    * A TARGET that names nothing usable raises :class:`TargetError`.
+    * Code that raises while it loads raises :class:`TargetLoadError`.
     """
     where, sep, attr = target.rpartition(':')
     if not sep or not where or not attr:
@@ -187,6 +187,14 @@ def load_target(target: str) -> ModuleBase | FlowBase:
         raise TargetError(f'{target}() returned {type(made).__name__}, not a module or a flow')
     raise TargetError(f'{target} is a {type(obj).__name__} object, not a module, a flow, or a function '
                       'returning one')
+
+
+def target_argument(target: str) -> ModuleBase | FlowBase:
+    """The module or flow TARGET names. A TARGET that names nothing usable is a usage error."""
+    try:
+        return load_target(target)
+    except TargetError as exc:
+        raise click.BadParameter(str(exc), param_hint="'TARGET'") from None
 
 
 def as_module(obj: ModuleBase | FlowBase) -> ModuleBase:

@@ -1,11 +1,14 @@
-"""Launchers: where a ServerModule's service runs. ``local`` (child processes) and ``thread``
-(in this process) are built in; plugins add others through the ``lazyplug_launcher`` hook.
-``empty`` is LazyLLM's name for serving on this machine (``launchers.empty(sync=False)``).
-``stop_all()`` stops every service this process started."""
+"""Launchers: where a ServerModule's service runs.
 
-from .base import Deployment, stop_all
+* ``local`` (child processes) and ``thread`` (in this process) are built in. Plugins add others
+  through ``lazyplug_register_launchers``; each is a :class:`lazyplug.interfaces.Launcher`.
+* ``empty`` is LazyLLM's name for serving on this machine (``launchers.empty(sync=False)``).
+* ``stop_all()`` stops every service this process started.
+"""
+
+from .base import BasicDeployment, stop_all
 from .empty import EmptyLauncher
 
 empty = EmptyLauncher
 
-__all__ = ['Deployment', 'EmptyLauncher', 'empty', 'stop_all']
+__all__ = ['BasicDeployment', 'EmptyLauncher', 'empty', 'stop_all']

@@ -1,4 +1,8 @@
-"""What a launcher returns, and what every launcher shares."""
+"""What every launcher shares: :class:`BasicDeployment`, the URL host of a server, waiting for health.
+
+``Deployment`` here is :class:`lazyplug.interfaces.Deployment`, the interface every launcher's
+result implements.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,14 @@ import threading
 import time
 
 from ..errors import LaunchError, ServiceUnavailableError
+from ..interfaces import Deployment
 from ..serve.client import health
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ['Deployment', 'stop_all', 'url_host', 'wait_healthy']
+__all__ = ['BasicDeployment', 'Deployment', 'stop_all', 'url_host', 'wait_healthy']
 
 _ANY = frozenset({'0.0.0.0', '::', ''})  # bind addresses meaning every interface
 
@@ -67,17 +72,17 @@ def _machine_address() -> str:
     return '127.0.0.1'
 
 
-_live: set[Deployment] = set()
+_live: set[BasicDeployment] = set()
 _live_lock = threading.Lock()
 
 
-class Deployment:
-    """A started service: ``urls`` (one per replica), ``pids`` (the serving processes), ``stop()``.
+class BasicDeployment:
+    """A :class:`~lazyplug.interfaces.Deployment` made of a ``stop`` and a ``wait`` function.
 
     ``urls`` lists the replicas that can be reached now: a launcher whose replicas can move (Ray
-    restarts one on another machine) changes it, and tells those who asked
-    (:meth:`on_urls_changed`). Every deployment not stopped by its owner is stopped when this
-    interpreter exits.
+    restarts one on another machine) changes it with :meth:`urls_changed`, which tells those who
+    asked (:meth:`on_urls_changed`, the optional :class:`~lazyplug.interfaces.ReportsMoves`). Every
+    one not stopped by its owner is stopped when this interpreter exits.
     """
 
     def __init__(self, urls: list[str], pids: list[int], stop: Callable[[], None],
@@ -117,7 +122,7 @@ class Deployment:
 
     def __repr__(self) -> str:
         state = 'stopped' if self.stopped else 'running'
-        return f'<Deployment {", ".join(self.urls)} ({state})>'
+        return f'<{type(self).__name__} {", ".join(self.urls)} ({state})>'
 
 
 def stop_all() -> None:

@@ -37,7 +37,7 @@ class EmptyLauncher:
     def launch(self, spec: ServeSpec, replicas: int) -> Deployment:
         """Start the service's replicas as the ``local`` launcher does (its ServerModule waits for
         their end when ``sync``)."""
-        return LocalLauncher({}).launch(spec, replicas)
+        return LocalLauncher().launch(spec, replicas)
 
     def __repr__(self) -> str:
         return f'<EmptyLauncher subprocess={self.subprocess} sync={self.sync}>'

@@ -22,7 +22,7 @@ import time
 from ..config import config
 from ..errors import InvalidArgumentError, LaunchError
 from ..serve.process import READY_PREFIX, check_host
-from .base import Deployment, url_host, wait_healthy
+from .base import BasicDeployment, url_host, wait_healthy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -234,14 +234,14 @@ class LocalLauncher:
 
     name = 'local'
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, **options: Any) -> None:
         unknown = set(options) - _OPTIONS
         if unknown:
             raise InvalidArgumentError(f'the local launcher has no option {sorted(unknown)[0]!r} '
                                        f'(options: {", ".join(sorted(_OPTIONS))})')
         self.start_timeout = float(options.get('start_timeout', config['start_timeout']))
 
-    def launch(self, spec: ServeSpec, replicas: int) -> Deployment:
+    def launch(self, spec: ServeSpec, replicas: int) -> BasicDeployment:
         import cloudpickle
         check_host(spec.host, spec.security_key)
         base = f'{spec.scheme}://{url_host(spec.host)}'  # what callers, on other machines too, reach it at
@@ -267,4 +267,4 @@ class LocalLauncher:
             for child in children:
                 child.proc.wait()
 
-        return Deployment([c.url for c in children], [c.proc.pid for c in children], stop, wait)
+        return BasicDeployment([c.url for c in children], [c.proc.pid for c in children], stop, wait)

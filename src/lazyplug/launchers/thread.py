@@ -10,7 +10,7 @@ from functools import partial
 from ..config import config
 from ..errors import InvalidArgumentError
 from ..serve.process import bind, check_host, close_log, serve
-from .base import Deployment, url_host, wait_healthy
+from .base import BasicDeployment, url_host, wait_healthy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,14 +26,14 @@ class ThreadLauncher:
 
     name = 'thread'
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, **options: Any) -> None:
         unknown = set(options) - {'start_timeout'}
         if unknown:
             raise InvalidArgumentError(f'the thread launcher has no option {sorted(unknown)[0]!r} '
                                        '(options: start_timeout)')
         self.start_timeout = float(options.get('start_timeout', config['start_timeout']))
 
-    def launch(self, spec: ServeSpec, replicas: int) -> Deployment:
+    def launch(self, spec: ServeSpec, replicas: int) -> BasicDeployment:
         check_host(spec.host, spec.security_key)
         servers, threads, urls = [], [], []
         try:
@@ -57,7 +57,7 @@ class ThreadLauncher:
             for thread in threads:
                 thread.join()
 
-        return Deployment(urls, [os.getpid()] * replicas, lambda: _stop(servers, threads), wait)
+        return BasicDeployment(urls, [os.getpid()] * replicas, lambda: _stop(servers, threads), wait)
 
 
 def _why_gone(thread: threading.Thread) -> str | None:

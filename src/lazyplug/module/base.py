@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from .. import _hookcalls
-from .._hookcalls import state as _hookstate
 from ..errors import EvalsetError, EvalsetNotFoundError
 from ..flow.base import _annotate
+from ..host import host
 from ..reprs import make_repr
 from ..values import kwargs
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .hooks import HookHandle
 
 __all__ = ['ModuleBase']
+
+_flags = host.flags  # which hooks must be called, read per call
 
 
 # "called without arguments": an empty kwargs, so that the hot path's one type check also sends
@@ -57,8 +59,9 @@ class ModuleBase:
     _module_id: str
     _hooks: list[Any]
     _use_cache: bool | str = False
-    _lp_plain: bool = True
-    _lp_subs: dict[str, ModuleBase] | None = None
+    # lazyplug's own bookkeeping, prefixed so that no subclass's attribute shadows it:
+    _lazyplug_fast_call: bool = True  # a call may skip hooks, tracing and caching
+    _lazyplug_submodules: dict[str, ModuleBase] | None = None  # attribute name -> submodule
     _evalset: list[Any] | None = None
     _eval_collect: Callable[[list[Any]], Any]
 
@@ -73,37 +76,37 @@ class ModuleBase:
         put(self, 'return_trace', return_trace)
         put(self, '_hooks', [])
         put(self, '_use_cache', False)
-        put(self, '_lp_plain', not return_trace)
+        put(self, '_lazyplug_fast_call', not return_trace)
         put(self, '_eval_collect', _identity)
 
     # -- submodules ----------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
-        subs = self._lp_subs
+        subs = self._lazyplug_submodules
         if isinstance(value, ModuleBase):
             if subs is None:
                 subs = {}
-                object.__setattr__(self, '_lp_subs', subs)
+                object.__setattr__(self, '_lazyplug_submodules', subs)
             subs[name] = value  # re-assigning an attribute replaces its submodule in place
         elif subs and name in subs:
             del subs[name]
         object.__setattr__(self, name, value)
         if name == 'return_trace':
-            self._refresh_plain()
+            self._refresh_fast_call()
 
-    def _refresh_plain(self) -> None:
+    def _refresh_fast_call(self) -> None:
         """Whether a call may skip hooks, tracing and caching (the fast path of ``__call__``)."""
         plain = not (getattr(self, '_hooks', None) or self.return_trace or self._use_cache)
-        object.__setattr__(self, '_lp_plain', plain)
+        object.__setattr__(self, '_lazyplug_fast_call', plain)
 
     def __delattr__(self, name: str) -> None:
         object.__delattr__(self, name)
-        if self._lp_subs:
-            self._lp_subs.pop(name, None)
+        if self._lazyplug_submodules:
+            self._lazyplug_submodules.pop(name, None)
 
     @property
     def submodules(self) -> list[ModuleBase]:
         """The modules held by this module's attributes, in assignment order."""
-        return list(self._lp_subs.values()) if self._lp_subs else []
+        return list(self._lazyplug_submodules.values()) if self._lazyplug_submodules else []
 
     def for_each(self, filter: Callable[[ModuleBase], bool], action: Callable[[ModuleBase], Any]) -> None:  # noqa: A002
         """Call ``action(m)`` for every module below this one (pre-order, each once) where ``filter(m)``."""
@@ -129,7 +132,7 @@ class ModuleBase:
         # call adds to forward's cost (benchmarks/bench_core.py). `arg` is split from `args`
         # because that shape costs a third less than `*args` alone. While some plugin implements
         # lazyplug_module_call, _hooked_call stands in for this method (see _follow_module_call).
-        if args or kw or type(arg) is kwargs or not self._lp_plain:
+        if args or kw or type(arg) is kwargs or not self._lazyplug_fast_call:
             return self._call_spread(arg, args, kw)
         return self.forward(arg)
 
@@ -142,9 +145,9 @@ class ModuleBase:
             kw = {**arg, **kw}
         else:
             args = (arg, *args)
-        if _hookstate.module_call:
+        if _flags.module_call:
             return _hookcalls.module_call(self, args, kw)
-        if self._lp_plain:
+        if self._lazyplug_fast_call:
             return self.forward(*args, **kw)
         return self._call_impl(args, kw)
 
@@ -188,7 +191,7 @@ class ModuleBase:
         instances of its class; ``False`` turns caching off. Hooks still run on cache hits.
         """
         object.__setattr__(self, '_use_cache', flag or False)
-        self._refresh_plain()
+        self._refresh_fast_call()
         return self
 
     def forward(self, *args: Any, **kw: Any) -> Any:
@@ -206,18 +209,18 @@ class ModuleBase:
         if not any(h is hook for h in self._hooks):
             self._hooks.append(hook)
             self._hooks.sort(key=lambda h: getattr(h, '__hook_priority__', 100))
-            self._refresh_plain()
+            self._refresh_fast_call()
         return HookHandle(self, hook)
 
     def unregister_hook(self, hook: Any) -> None:
         """Remove a hook added with ``register_hook``; an unknown hook is ignored."""
         self._hooks[:] = [h for h in self._hooks if h is not hook]
-        self._refresh_plain()
+        self._refresh_fast_call()
 
     def clear_hooks(self) -> None:
         """Remove every hook of this module."""
         self._hooks.clear()
-        self._refresh_plain()
+        self._refresh_fast_call()
 
     # -- tasks ---------------------------------------------------------------------------------
     def _get_train_tasks(self) -> Any:
@@ -241,7 +244,8 @@ class ModuleBase:
                workers: int | None = None, keep_on_failure: bool = False) -> ModuleBase:
         """Train, deploy and evaluate this module and (unless ``recursive=False``) its submodules.
 
-        ``mode`` picks the phases (``'train'``, ``'server'``, ``'eval'``; default all three).
+        ``mode`` picks the phases (``'train'``, ``'deploy'``, ``'eval'``; default all three). LazyLLM's
+        ``'server'`` is ``'deploy'``.
         ``workers`` tasks of a phase run at once (default: the ``workers`` setting, 1). When a task
         fails, what this update deployed is stopped again unless ``keep_on_failure`` is true.
         """
@@ -250,12 +254,12 @@ class ModuleBase:
         return self
 
     def update_server(self, *, recursive: bool = True, workers: int | None = None) -> ModuleBase:
-        """Deploy only (the ``server`` phase)."""
-        return self.update(recursive=recursive, mode='server', workers=workers)
+        """Deploy only (the ``deploy`` phase)."""
+        return self.update(recursive=recursive, mode='deploy', workers=workers)
 
     def start(self, *, workers: int | None = None) -> ModuleBase:
         """Deploy this module and its submodules."""
-        return self.update(mode='server', workers=workers)
+        return self.update(mode='deploy', workers=workers)
 
     def restart(self, *, workers: int | None = None) -> ModuleBase:
         """Stop, then deploy again."""
@@ -328,11 +332,11 @@ _plain_call = ModuleBase.__call__
 
 def _follow_module_call() -> None:
     # one check when the plugins change instead of one in every call
-    call = ModuleBase._hooked_call if _hookstate.module_call else _plain_call
+    call = ModuleBase._hooked_call if _flags.module_call else _plain_call
     ModuleBase.__call__ = call  # type: ignore[method-assign]
 
 
-_hookcalls.watch(_follow_module_call)
+host.watch(_follow_module_call)
 
 
 class _Evaluation:
@@ -345,7 +349,7 @@ class _Evaluation:
         module = self.module
         calls: list[Callable[[], Any]] = [partial(module, **item) if isinstance(item, dict) else partial(module, item)
                                           for item in module._evalset or ()]
-        if _hookstate.task_progress:  # some plugin follows the items (the progress display)
+        if _flags.task_progress:  # some plugin follows the items (the progress display)
             calls = _reporting(module, calls)
         from ..flow._pool import run_all, run_each
         results, errors = run_all(calls) if len(calls) > 1 else run_each(calls)

@@ -18,10 +18,11 @@ import time
 import urllib.parse
 import warnings
 
-from .. import _hookcalls
 from ..config import config
-from ..errors import InvalidArgumentError, LauncherNotFoundError, LazyplugError, ServiceError
+from ..errors import InvalidArgumentError, LazyplugError, ServiceError
+from ..factories import make_launcher
 from ..flow.base import FlowBase
+from ..interfaces import ReportsMoves
 from ..reprs import make_repr
 from .action import ActionModule
 from .base import ModuleBase
@@ -30,9 +31,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..interfaces import ServiceRegistry
     from ..launchers.base import Deployment
     from ..serve.client import ServiceClient
-    from ..services import ServiceRegistry
 
 __all__ = ['ServerModule', 'UrlModule']
 
@@ -139,11 +140,7 @@ class _ServerModuleImpl(ModuleBase):
                 raise InvalidArgumentError(f'launcher must be a launcher name or an object with launch(), '
                                            f'not {launcher!r}')
             return launcher
-        made = _hookcalls.launcher(launcher, {})
-        if made is None:
-            raise LauncherNotFoundError(f'no installed plugin provides the launcher {launcher!r} that {self._label} '
-                                        'deploys with (built in: local, thread)')
-        return made
+        return make_launcher(launcher, user=self._label)
 
     def _deploy(self) -> None:
         if self._deployment is not None:  # stopped behind this module's back (launchers.stop_all)
@@ -159,9 +156,8 @@ class _ServerModuleImpl(ModuleBase):
         from ..services import get_registry
         self._deployment, self._client, self._published = deployment, None, (get_registry(), time.time(), log)
         try:
-            watch = getattr(deployment, 'on_urls_changed', None)  # optional: replicas that can move
-            if watch is not None:
-                watch(lambda: self._republish(deployment))
+            if isinstance(deployment, ReportsMoves):  # replicas that can move: their new URLs are published
+                deployment.on_urls_changed(lambda: self._republish(deployment))
             self._publish()
         except BaseException:
             self._deployment = self._published = None
@@ -189,7 +185,7 @@ class _ServerModuleImpl(ModuleBase):
             if client is not None:
                 client.urls = urls
 
-    def _republish(self, deployment: Deployment) -> None:
+    def _republish(self, deployment: object) -> None:
         """``deployment``'s replicas moved: publish where they are now (while it is the one running)."""
         if self._deployment is not deployment:
             return

@@ -1,11 +1,15 @@
 """Service registries: where deployed modules publish their URLs, and where others find them.
 
-A registry is made from a URL through the ``lazyplug_service_registry`` hook: ``memory://`` (this
-process only) and ``sqlite:///path`` (a file shared by the processes of one machine) are built
-in; the ``registry`` setting (``LAZYPLUG_REGISTRY``) names the default, a SQLite file in
-lazyplug's state directory. An entry records the module's id, its URLs, the serving process's id
-and start time; an entry whose process is gone is ignored and removed. A removal is remembered
-for a while (``removed``), so that a service's owner tells a ``lazyplug stop`` from a lost entry.
+* A registry is a :class:`~lazyplug.interfaces.ServiceRegistry`, made from a URL by the factory
+  plugins register for its scheme (``lazyplug_register_service_registries``).
+* Built in: ``memory://`` (this process only) and ``sqlite:///path`` (a file shared by the
+  processes of one machine).
+* The ``registry`` setting (``LAZYPLUG_REGISTRY``) names the default: a SQLite file in
+  lazyplug's state directory.
+* An entry records the module's id, its URLs, and its serving processes with their start times.
+  An entry whose processes are gone is ignored and removed.
+* A removal is remembered for a while (``removed``): a service's owner tells a ``lazyplug stop``
+  from a lost entry.
 """
 
 from __future__ import annotations
@@ -13,40 +17,14 @@ from __future__ import annotations
 import os
 
 from ..config import config
-from ..errors import ConfigError, ServiceConflictError
-from . import _process
+from ..errors import ServiceConflictError
+from . import liveness
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Protocol
+    from typing import Any
 
-    class ServiceRegistry(Protocol):
-        """What every registry provides."""
-
-        url: str
-
-        def publish(self, entry: ServiceEntry) -> None:
-            """Record ``entry``; a live entry of another process under the same id is a ServiceConflictError."""
-
-        def lookup(self, module_id: str) -> ServiceEntry | None:
-            """The live entry of ``module_id``, or None (a dead one is removed)."""
-
-        def list(self) -> list[ServiceEntry]:
-            """Every live entry (dead ones are removed), oldest first."""
-
-        def remove(self, module_id: str) -> None:
-            """Forget ``module_id``; an unknown id is ignored. The registry remembers for a while
-            that the id was removed (see ``removed``)."""
-
-        def removed(self, module_id: str) -> bool:
-            """Optional. Whether ``module_id``'s entry was taken out by ``remove()`` (in any process)
-            since it was last published, as far as the registry remembers (at least a minute).
-            False for an id never published and for an entry that merely vanished: dropped as
-            dead, expired, or lost with the registry's data (a Redis restarted empty).
-
-            ``lazyplug update --serve`` tells ``lazyplug stop`` (a removal: stop serving) from a
-            lost entry (keep serving, publish it again) with it; a registry without this method
-            has every missing entry taken for a removal."""
+    from ..interfaces import ServiceRegistry
 
 __all__ = ['REMOVALS_KEPT', 'ServiceEntry', 'default_url', 'get_registry']
 
@@ -55,12 +33,16 @@ REMOVALS_KEPT = 3600.0
 
 
 class ServiceEntry:
-    """One deployed service: ``module_id``, ``urls`` (one per replica), ``pids`` (the serving
-    processes), ``started`` (a time.time()), ``name`` (the module's name or type), ``owner_pid``
-    (the process that deployed it), ``node``: where ``pids`` and ``owner_pid`` are process ids
-    (``_process.node_id()`` of the deploying process; by default this process's), and ``log``:
-    the file its servers write its module's errors to ('' for none). An entry read from an older
-    registry has ``node`` '': unknown, so its processes are never signalled."""
+    """One deployed service.
+
+    * ``module_id``; ``urls``, one per replica; ``pids``, the serving processes.
+    * ``started``: a ``time.time()``. ``name``: the module's name or type.
+    * ``owner_pid``: the process that deployed it.
+    * ``node``: where ``pids`` and ``owner_pid`` are process ids (``liveness.node_id()`` of the
+      deploying process, by default this process's). An entry of an older registry has ``node``
+      '': unknown, so its processes are never signalled.
+    * ``log``: the file its servers write its module's errors to ('' for none).
+    """
 
     __slots__ = ('log', 'module_id', 'name', 'node', 'owner_pid', 'pids', 'started', 'urls')
 
@@ -72,7 +54,7 @@ class ServiceEntry:
         self.started = started
         self.name = name
         self.owner_pid = owner_pid
-        self.node = _process.node_id() if node is None else node
+        self.node = liveness.node_id() if node is None else node
         self.log = log
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,10 +95,7 @@ def default_url() -> str:
 
 def get_registry(url: str | None = None) -> ServiceRegistry:
     """The registry for ``url`` (default: the ``registry`` setting), made once per URL."""
-    from .. import _hookcalls
+    from ..factories import make_service_registry
+    from ..host import host
     where = url or default_url()
-    registry: ServiceRegistry = _hookcalls.made_once(
-        'service registry', where, lambda: _hookcalls.service_registry(where),
-        lambda: ConfigError(f'no service registry for {where!r}: built in are memory:// and sqlite:///path; '
-                            'a plugin may add other schemes'))
-    return registry
+    return host.instance('service registry', where, lambda: make_service_registry(where))

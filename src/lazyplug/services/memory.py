@@ -8,7 +8,7 @@ import threading
 import time
 
 from ..errors import ConfigError
-from . import REMOVALS_KEPT, ServiceEntry, _process, conflict_error
+from . import REMOVALS_KEPT, ServiceEntry, conflict_error, liveness
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,10 +39,10 @@ class MemoryRegistry:
         return self._lock
 
     def publish(self, entry: ServiceEntry) -> None:
-        record = _process.stamp(entry.to_dict())
+        record = liveness.stamp(entry.to_dict())
         with self._locked():
             old = self._entries.get(entry.module_id)
-            if old is not None and old['owner_pid'] != entry.owner_pid and _process.entry_alive(old):
+            if old is not None and old['owner_pid'] != entry.owner_pid and liveness.entry_alive(old):
                 raise conflict_error(self.url, ServiceEntry.from_dict(old), entry)
             self._entries.pop(entry.module_id, None)  # re-published: it is now the newest
             self._entries[entry.module_id] = record
@@ -53,7 +53,7 @@ class MemoryRegistry:
             record = self._entries.get(module_id)
             if record is None:
                 return None
-            if not _process.entry_alive(record):
+            if not liveness.entry_alive(record):
                 del self._entries[module_id]
                 return None
             return ServiceEntry.from_dict(record)
@@ -75,7 +75,7 @@ class MemoryRegistry:
         with self._locked():
             live = []
             for module_id, record in list(self._entries.items()):
-                if _process.entry_alive(record):
+                if liveness.entry_alive(record):
                     live.append(ServiceEntry.from_dict(record))
                 else:
                     del self._entries[module_id]

@@ -1,7 +1,7 @@
 """The ``sqlite:///path`` service registry: one SQLite file shared by the processes of this machine.
 
 The file holds two tables: ``services``, keyed by module id, each row the entry as JSON (with
-the start times of its processes, see ``_process``), and ``removed``, when ``remove()`` last took
+the start times of its processes, see ``liveness``), and ``removed``, when ``remove()`` last took
 each module id's entry out (kept for ``REMOVALS_KEPT`` seconds, forgotten when it is published
 again). Writers wait for each other (a busy timeout); ``publish`` checks and writes in one
 ``BEGIN IMMEDIATE`` transaction, so that of two processes publishing the same id at once one
@@ -30,7 +30,7 @@ import warnings
 
 from .._files import private_file
 from ..errors import ConfigError, ServiceConflictError, ServiceError
-from . import REMOVALS_KEPT, ServiceEntry, _process, conflict_error
+from . import REMOVALS_KEPT, ServiceEntry, conflict_error, liveness
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def _load(text: str) -> tuple[ServiceEntry, bool] | None:
     """The entry stored as ``text`` and whether it is alive; None when ``text`` is not a valid entry."""
     try:
         record = json.loads(text)
-        return ServiceEntry.from_dict(record), _process.entry_alive(record)
+        return ServiceEntry.from_dict(record), liveness.entry_alive(record)
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -286,7 +286,7 @@ class SqliteRegistry:
         conn.execute('DELETE FROM removed WHERE module_id = ?', (entry.module_id,))
 
     def publish(self, entry: ServiceEntry) -> None:
-        text = json.dumps(_process.stamp(entry.to_dict()))
+        text = json.dumps(liveness.stamp(entry.to_dict()))
         self._run(lambda conn: self._insert(conn, entry, text), write=True)
         with self._locked():
             self._owned[entry.module_id] = (entry, text)

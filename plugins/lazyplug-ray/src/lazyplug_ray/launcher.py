@@ -16,7 +16,7 @@ import uuid
 
 from lazyplug.config import config
 from lazyplug.errors import InvalidArgumentError, LaunchError
-from lazyplug.launchers.base import Deployment, wait_healthy
+from lazyplug.launchers.base import BasicDeployment, wait_healthy
 from lazyplug.serve.process import check_host
 
 from . import cluster
@@ -220,7 +220,7 @@ def _remove(actors: list[Any], keys: list[str], started: list[Any] | None = None
             pass
 
 
-class RayDeployment(Deployment):
+class RayDeployment(BasicDeployment):
     """A service whose replicas are Ray actors (``actors``).
 
     ``pids`` holds this process's id: the actors are owned by it and end with it, while the

@@ -1,4 +1,4 @@
-"""The lazyplug-ray hook plugin: provides the ``ray`` launcher.
+"""The lazyplug-ray hook plugin: registers the ``ray`` launcher.
 
 Loading it costs nothing: Ray is imported only when a ServerModule deploys with the ``ray``
 launcher.
@@ -12,11 +12,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from lazyplug.interfaces import Launcher, Register
 
-@hookimpl
-def lazyplug_launcher(name: str, options: dict[str, Any]) -> Any:
-    """The ``ray`` launcher, made with ``options`` (see :class:`lazyplug_ray.RayLauncher`)."""
-    if name != 'ray':
-        return None
+
+def make_launcher(**options: Any) -> Launcher:
+    """The ``ray`` launcher with ``options`` (see :class:`lazyplug_ray.RayLauncher`)."""
     from .launcher import RayLauncher
     return RayLauncher(**options)
+
+
+@hookimpl
+def lazyplug_register_launchers(register: Register) -> None:
+    register('ray', make_launcher)

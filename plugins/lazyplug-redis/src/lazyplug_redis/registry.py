@@ -28,8 +28,8 @@ from typing import cast
 
 from lazyplug.config import config
 from lazyplug.errors import ServiceError
-from lazyplug.services import ServiceEntry, _process, conflict_error
-from lazyplug.services._process import node_id
+from lazyplug.services import ServiceEntry, conflict_error, liveness
+from lazyplug.services.liveness import node_id
 
 from . import settings
 from .connection import guarded, make_client, redact, split_options, timeout_of
@@ -140,7 +140,7 @@ def _dead_here(record: dict[str, Any]) -> bool:
             or len(publisher) != 2:
         return False
     pid, started = publisher
-    return isinstance(pid, int) and not _process.alive(pid, started if isinstance(started, int) else None)
+    return isinstance(pid, int) and not liveness.alive(pid, started if isinstance(started, int) else None)
 
 
 class RedisRegistry:
@@ -193,7 +193,7 @@ class RedisRegistry:
     # -- the registry ------------------------------------------------------------------------------
     def publish(self, entry: ServiceEntry) -> None:
         record = {**entry.to_dict(), 'host': socket.gethostname(), 'publisher_node': node_id(),
-                  'publisher': [os.getpid(), _process.start_time(os.getpid())]}
+                  'publisher': [os.getpid(), liveness.start_time(os.getpid())]}
         owned: Owned = (self._owner(entry.owner_pid), json.dumps(record).encode(), float(entry.started))
         replace = b'0'
         for _ in range(5):  # each turn replaces one dead entry; another one published meanwhile is rare

@@ -47,6 +47,6 @@ def skip_marked(module, phase, task):
 @hookimpl
 def lazyplug_collect_tasks(module, phase):
     extra = getattr(module, 'demo_extra', None)
-    if extra is not None and phase == getattr(module, 'demo_extra_phase', 'server'):
+    if extra is not None and phase == getattr(module, 'demo_extra_phase', 'deploy'):
         return extra
     return None

@@ -6,13 +6,13 @@ import logging
 import time
 from typing import Any
 
-import lazyplug
+from lazyplug import hookimpl
 
 log = logging.getLogger(__name__)
 TIMES: list[tuple[str, int, float]] = []  # (phase, tasks, seconds) of every phase run
 
 
-@lazyplug.hookimpl(wrapper=True)
+@hookimpl(wrapper=True)
 def lazyplug_run_phase(root: Any, phase: str, tasks: Any) -> Any:
     """Around the core's own implementation: time the phase, whether it succeeds or fails."""
     count, start = len(tasks), time.perf_counter()

@@ -1,11 +1,14 @@
 """Whether a process of this machine is still running: the liveness test of service registries.
 
-A registry records, next to each serving process's id, the process's start time (``start_time``:
-on Linux, field 22 of ``/proc/<pid>/stat``, in clock ticks since boot), so that a process id the
-system has since given to another process does not keep a dead entry alive. Where the start time
-cannot be read (other systems, or an entry written without it) the test falls back to asking
-whether a process with that id exists. Process ids mean something only where they were recorded:
-``node_id`` names that place (a machine and its process-id namespace).
+Registries and the command line use it; plugin registries too.
+
+* A registry records each serving process's start time beside its id (``start_time``: on Linux,
+  field 22 of ``/proc/<pid>/stat``, in clock ticks since boot). A process id the system has
+  since given to another process then keeps no dead entry alive.
+* Where the start time cannot be read (other systems, an entry written without it), the test
+  asks whether a process with that id exists.
+* Process ids mean something only where they were recorded. ``node_id`` names that place: a
+  machine and its process-id namespace.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
-__all__ = ['alive', 'any_alive', 'entry_alive', 'node_id', 'stamp', 'start_time', 'start_times']
+    from . import ServiceEntry
+
+__all__ = ['alive', 'any_alive', 'entry_alive', 'node_id', 'runs_here', 'stamp', 'start_time', 'start_times']
 
 _PROC = sys.platform.startswith('linux') and os.path.exists('/proc/self/stat')
 _node: str | None = None
@@ -36,6 +41,15 @@ def node_id() -> str:
             import socket
             _node = socket.gethostname()
     return _node
+
+
+def runs_here(entry: ServiceEntry) -> bool:
+    """Whether ``entry``'s process ids are this machine's: its ``node`` is this process's.
+
+    A registry such as Redis is shared by several machines, whose loopback URLs look alike. An
+    entry without a node (written by an older lazyplug) is never taken for this machine's.
+    """
+    return bool(entry.node) and entry.node == node_id()
 
 
 def _stat(pid: int) -> tuple[str, int] | None:

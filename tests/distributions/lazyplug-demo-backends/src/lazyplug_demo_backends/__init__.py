@@ -1,0 +1,1 @@
+"""lazyplug-demo-backends: the ``spawn`` launcher, the ``jsonfile://`` registry and the ``shelf`` cache store."""
