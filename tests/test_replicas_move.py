@@ -12,7 +12,7 @@ import time
 import pytest
 
 from lazyplug import ServerModule, config
-from lazyplug.errors import ServiceUnavailableError
+from lazyplug.errors import ServiceError, ServiceUnavailableError
 from lazyplug.serve.client import reachability
 from lazyplug.serve.reachability import Reachability
 from lazyplug.services import get_registry
@@ -45,6 +45,26 @@ def test_the_deploying_process_calls_the_replicas_where_they_are_now(started):
     sm._impl._deployment.urls_changed(other._urls)  # as if both replicas had moved there
     assert sm._impl._client.urls == other._urls
     assert sm(2) == 2
+
+
+def test_urls_a_registry_failure_kept_from_being_published_are_published_a_second_later(started, monkeypatch):
+    sm = ServerModule(echo, launcher='thread', num_replicas=2, id='retried')
+    started(sm)
+    registry = get_registry()
+    publish, tried = registry.publish, []
+
+    def down_once(entry):
+        tried.append(entry.urls)
+        if len(tried) == 1:
+            raise ServiceError('the registry does not answer')
+        publish(entry)
+
+    monkeypatch.setattr(registry, 'publish', down_once)
+    second = sm._urls[1]
+    with pytest.warns(RuntimeWarning, match='publishing their URLs failed .*trying again every second'):
+        sm._impl._deployment.urls_changed([second])
+    assert wait_until(lambda: registry.lookup('retried').urls == [second])
+    assert tried == [[second], [second]]
 
 
 def test_a_stopped_deployment_no_longer_publishes(started):
@@ -124,8 +144,9 @@ def test_a_replica_that_refuses_is_tried_last_until_it_answers_again(started):
     client = sm._impl._service()
     client.urls = [dead, *sm._urls]
     assert [sm(i) for i in range(6)] == list(range(6))
-    assert reachability.suspect(dead)
-    assert not any(map(reachability.suspect, sm._urls))
+    assert reachability.suspected(dead)
+    assert not any(map(reachability.suspected, sm._urls))
+    reachability.reached(dead)  # the process's state, for the tests after this one
 
 
 def test_every_replica_unreachable_is_one_error_naming_each_and_saying_the_call_did_not_run(started):
@@ -156,7 +177,7 @@ def test_a_suspect_is_probed_until_it_answers():
 
     reach = Reachability(probe)
     reach.unreachable('http://b')
-    assert reach.suspect('http://b') and reach.any()
+    assert reach.suspected('http://b') and reach.any()
     assert wait_until(lambda: not reach.any(), timeout=10)  # 0.25 s, then 0.5 s, then 1 s later
     assert probed == ['http://b'] * 3
 
@@ -165,7 +186,7 @@ def test_a_suspect_that_answers_a_call_is_reachable_at_once():
     reach = Reachability(lambda base: False)
     reach.unreachable('http://b')
     reach.reached('http://b')
-    assert not reach.suspect('http://b') and not reach.any()
+    assert not reach.suspected('http://b') and not reach.any()
 
 
 def test_a_probe_that_raises_counts_as_no_answer():

@@ -185,16 +185,17 @@ class _ServerModuleImpl(ModuleBase):
             if client is not None:
                 client.urls = urls
 
-    def _republish(self, deployment: object) -> None:
+    def _republish(self, deployment: object, failed: int = 0) -> None:
         """``deployment``'s replicas moved: publish where they are now (while it is the one running)."""
         if self._deployment is not deployment:
             return
         try:
             self._publish()
         except Exception as exc:  # the registry may be down: try again, as long as this deployment runs
-            warnings.warn(f'{self._label}: its replicas moved, but publishing their URLs failed ({exc}); '
-                          'trying again in a second', RuntimeWarning, stacklevel=1)
-            retry = threading.Timer(1.0, self._republish, (deployment,))
+            if not failed:
+                warnings.warn(f'{self._label}: its replicas moved, but publishing their URLs failed ({exc}); '
+                              'trying again every second', RuntimeWarning, stacklevel=1)
+            retry = threading.Timer(1.0, self._republish, (deployment, failed + 1))
             retry.daemon = True
             retry.start()
 

@@ -207,7 +207,7 @@ class ServiceClient:
         first = self._turn() % len(urls)
         order = urls[first:] + urls[:first]
         if reachability.any():
-            order.sort(key=reachability.suspect)  # stable: the others keep their turn
+            order.sort(key=reachability.suspected)  # stable: the others keep their turn
         failures: list[ServiceUnavailableError] = []
         for index, url in enumerate(order):
             try:
@@ -232,7 +232,7 @@ class ServiceClient:
 
     def _look_up_later(self, urls: list[str]) -> None:
         """Start a look-up in the background if one is due."""
-        every = 1.0 if reachability.any() and any(map(reachability.suspect, urls)) else REFRESH_EVERY
+        every = 1.0 if reachability.any() and any(map(reachability.suspected, urls)) else REFRESH_EVERY
         now = time.monotonic()
         if self._looking or now - self._looked < every:
             return

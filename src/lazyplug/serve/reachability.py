@@ -54,7 +54,7 @@ class Reachability:
         """Whether any replica is suspect (the calls' fast path asks only this)."""
         return bool(self._suspects)
 
-    def suspect(self, base: str) -> bool:
+    def suspected(self, base: str) -> bool:
         """Whether ``base`` is suspect."""
         return base in self._suspects
 
