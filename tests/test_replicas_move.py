@@ -102,6 +102,21 @@ def test_a_copy_whose_known_replicas_all_refuse_asks_the_registry_where_the_serv
     assert copy(2) == ['moved', 2]  # refused where it was, found where the registry says
 
 
+def test_a_client_in_use_looks_its_service_up_again_now_and_then(started, monkeypatch):
+    from lazyplug.serve import client
+    sm = ServerModule(echo, launcher='thread', id='looked-up')
+    started(sm)
+    copy = pickle.loads(pickle.dumps(sm))
+    assert copy(1) == 1
+    other = ServerModule(lambda x: ['elsewhere', x], launcher='thread')
+    started(other)
+    entry = get_registry().lookup('looked-up')
+    entry.urls = other._urls  # published elsewhere; the old replica still answers
+    get_registry().publish(entry)
+    monkeypatch.setattr(client, 'REFRESH_EVERY', 0.0)  # every call starts a look-up in the background
+    assert wait_until(lambda: copy(2) == ['elsewhere', 2])
+
+
 def test_a_copy_keeps_the_urls_it_was_given_when_the_registry_cannot_answer(started, tmp_path):
     sm = ServerModule(echo, launcher='thread', id='kept')
     started(sm)
