@@ -1,5 +1,7 @@
 """lazyplug.config: settings from LAZYPLUG_* variables, temp(), errors."""
 
+import pickle
+
 import pytest
 
 from lazyplug import config
@@ -59,3 +61,15 @@ def test_lists_of_names_are_comma_separated(fresh):
 def test_every_setting_is_documented():
     for setting in config:
         assert setting.doc and setting.env_var == f'LAZYPLUG_{setting.name.upper()}'
+
+
+def test_config_travels_by_reference_so_shipped_code_reads_the_settings_where_it_runs():
+    import cloudpickle
+
+    def reads_a_setting():
+        return config['call_timeout']
+
+    # a script's functions travel by value, with the globals they use: config among them
+    shipped = cloudpickle.loads(cloudpickle.dumps(reads_a_setting))
+    assert shipped.__globals__['config'] is config
+    assert pickle.loads(pickle.dumps(config)) is config

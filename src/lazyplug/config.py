@@ -170,6 +170,13 @@ class Config:
         self._setting(name)
         return _Temp(self, name, value)
 
+    def __reduce__(self) -> str:
+        # code shipped to a server by value (a script's functions) may refer to lazyplug.config:
+        # there it is that process's own settings, never a copy of these
+        if self is not config:
+            raise TypeError('only lazyplug.config itself can be pickled (by reference)')
+        return 'config'
+
 
 class _Temp:
     """The context manager of ``Config.temp`` (a class: contextlib is not worth its import time)."""
@@ -233,6 +240,9 @@ config.add('read_timeout', float, 10.0, 'seconds a server waits for a request, f
 config.add('max_concurrent_calls', int, 128, 'calls a server runs at once, each in a thread of its own; one more is '
            'answered 503 at once (ServiceBusyError)', parse=_parse_positive_int)
 config.add('call_timeout', float, 600.0, 'seconds a call of a served module may take', parse=_parse_positive_float)
+config.add('connect_timeout', float, 3.0, "seconds a service's machine may stay silent: to accept a connection "
+           '(and finish the TLS handshake), and on an open connection to acknowledge what was sent; past it, '
+           'calls go to the other replicas', parse=_parse_positive_float)
 config.add('ca_file', str, '', "a PEM file of the certificate authorities https services are verified against "
            "(default: the system's)")
 config.add('progress', bool, False, 'show the progress of update phases and tasks (the built-in progress plugin; '

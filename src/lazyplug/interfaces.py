@@ -5,6 +5,7 @@ the methods and attributes exist, not what they do. The contract tests of
 :mod:`lazyplug.contract_tests` check what they do.
 
 * :class:`Launcher` starts a served module somewhere and returns a :class:`Deployment`.
+  :class:`ReportsMoves` is its optional part, for replicas that move.
 * :class:`ServiceRegistry` publishes and finds the URLs of deployed modules.
   :class:`RemembersRemovals` is its optional part.
 * :class:`CacheStore` holds the results of the module result cache.
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .services import ServiceEntry
 
 __all__ = ['CacheStore', 'CacheStoreFactory', 'Deployment', 'Launcher', 'LauncherFactory', 'Register',
-           'RegistryFactory', 'RemembersRemovals', 'ServiceRegistry', 'missing_members']
+           'RegistryFactory', 'RemembersRemovals', 'ReportsMoves', 'ServiceRegistry', 'missing_members']
 
 
 @runtime_checkable
@@ -44,6 +45,19 @@ class Deployment(Protocol):
 
     def wait(self) -> None:
         """Block until every replica has ended (after :meth:`stop`, or on its own)."""
+
+
+@runtime_checkable
+class ReportsMoves(Protocol):
+    """The optional part of a :class:`Deployment` whose replicas can move (a cluster restarts one on
+    another machine). The ServerModule publishes the new ``urls`` each time it is told."""
+
+    def on_urls_changed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()``, from any thread, each time ``urls`` changes.
+
+        * A replica that stopped answering is left out.
+        * One that answers again, at the same address or another, is back.
+        """
 
 
 @runtime_checkable

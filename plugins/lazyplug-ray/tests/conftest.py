@@ -1,4 +1,5 @@
-"""One real Ray cluster for the whole session, on this machine, and checks that nothing is left.
+"""One real Ray cluster for the whole session, on this machine, and checks that nothing is left;
+and, for the test_cluster*.py modules, a cluster of two machines (cluster_helpers.py).
 
 Ray starts in a private temporary directory, so that its processes are told apart from any other
 Ray on the machine by their command lines; after the session no process may name it.
@@ -12,7 +13,10 @@ import tempfile
 
 import psutil
 import pytest
+from lazyplug.pytest_plugin import require_network
+from lazyplug.testbed import Network, processes_in
 
+from cluster_helpers import Cluster, end, require_redis_server, wait_for
 from ray_helpers import assert_nothing_left, survivors, wait_until
 
 
@@ -67,3 +71,39 @@ def started():
     yield start
     for module in modules:
         module.stop()
+
+
+@pytest.fixture(scope='module')
+def cluster():
+    """Two machines, a (redis-server, the Ray head) and b (a Ray worker node), for the test module;
+    every process on them ends with it."""
+    require_network()
+    redis_server = require_redis_server()
+    with Network() as network:
+        made = Cluster(network, redis_server)
+        namespaces = network.namespaces()
+        yield made
+    assert processes_in(namespaces) == []  # Network.close() checks it too: Ray's daemons, redis-server, apps
+
+
+@pytest.fixture
+def deployed(cluster):
+    """`lazyplug update cluster_app.py:app --serve` running on a, until b lists the service (its
+    entry is yielded with the application); the application is asked to end after the test, which
+    stops the service."""
+    app = cluster.serve(cluster.a, 'cluster_app.py:app')
+    try:
+        urls = wait_for(lambda: cluster.urls(cluster.b) or not app.running(), 180, 'the service listed on b')
+        assert app.running(), app.output()
+        yield app, urls
+    finally:
+        end(app)
+    wait_for(lambda: cluster.cpus_in_use() == '0.0/2.0' or cluster.nodes_alive() < 2, 60, 'the replicas ending')
+
+
+@pytest.fixture
+def breaks_b(cluster):
+    """For a test that crashes machine b or takes its link down: b is rebuilt after it (name this
+    fixture before ``deployed``, so that the application ends first)."""
+    yield cluster.b
+    cluster.rebuild_b()

@@ -158,6 +158,27 @@ def test_a_killed_replica_is_restarted_by_ray_and_calls_succeed_again(started):
     assert sm._urls == urls
 
 
+def test_a_replica_ray_restarts_is_withdrawn_while_it_is_down_and_published_again_once_it_serves(started):
+    sm = started(ServerModule(whoami, launcher='ray', num_replicas=2, id='restarting'))
+    urls = sm._urls
+    published = []  # what the registry lists after each change (the ServerModule publishes first)
+    deployment(sm).on_urls_changed(lambda: published.append(get_registry().lookup('restarting').urls))
+    killed, _ = deployment(sm).replica_pids()
+    os.kill(killed, signal.SIGKILL)
+    assert wait_until(lambda: len(published) >= 2, timeout=60), published
+    assert published == [urls[1:], urls]  # here Ray restarts it on the same node, at the same port
+    assert sm(0) in deployment(sm).replica_pids()
+
+
+def test_a_replica_ray_will_not_restart_is_withdrawn_for_good(started):
+    sm = started(ServerModule(whoami, launcher=RayLauncher(max_restarts=0), num_replicas=2, id='not-restarted'))
+    urls = sm._urls
+    killed, kept = deployment(sm).replica_pids()
+    os.kill(killed, signal.SIGKILL)
+    assert wait_until(lambda: get_registry().lookup('not-restarted').urls == urls[1:], timeout=60)
+    assert {sm(i) for i in range(4)} == {kept}
+
+
 def test_wait_returns_once_the_service_is_stopped():
     import threading
     sm = ServerModule(double, launcher='ray', num_replicas=2)
@@ -214,10 +235,19 @@ def test_resources_are_asked_of_ray(started):
     ({'memory': 1.5}, 'memory=1.5'),
     ({'max_restarts': -2}, 'max_restarts=-2'),
     ({'address': ''}, "address=''"),
+    ({'working_dir': '/no/such/directory'}, "working_dir='/no/such/directory'"),
 ])
 def test_bad_options_are_named(options, named):
     with pytest.raises(InvalidArgumentError, match=named):
         RayLauncher(**options)
+
+
+def test_a_working_dir_cannot_be_shipped_on_a_connection_the_application_made():
+    sm = ServerModule(double, launcher=RayLauncher(working_dir='.'))  # the session's ray.init made it
+    with pytest.raises(TaskFailedError) as info:
+        sm.start()
+    assert 'connected to Ray already, by the application' in str(info.value.__cause__)
+    assert get_registry().lookup(sm._impl._module_id) is None
 
 
 def test_the_plugin_registers_the_launcher_made_with_its_options():

@@ -198,7 +198,7 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
         time.sleep(SERVE_POLL)
         for module_id, entry in list(remaining.items()):
             try:
-                fate = _fate(registry, entry)
+                fate = _fate(registry, entry, owners[module_id])
             except ServiceError as exc:  # the registry may come back: keep serving
                 if not warned:
                     click.echo(f'lazyplug: warning: {exc}', err=True)
@@ -219,10 +219,11 @@ def _serve(root: ModuleBase, run: _Run, registry: ServiceRegistry, entries: list
     click.echo('every service has stopped; exiting')
 
 
-def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
+def _fate(registry: ServiceRegistry, entry: ServiceEntry, owner: ModuleBase) -> str | None:
     """What became of ``entry``, served by this process.
 
-    * None: it is in the registry, or was lost from it without a removal (it is published again).
+    * None: it is in the registry, or was lost from it without a removal (``owner`` publishes it
+      again, where its replicas are now).
     * ``'crashed'``: its processes have ended.
     * ``'stopped'``: ``lazyplug stop`` removed it.
     """
@@ -235,7 +236,7 @@ def _fate(registry: ServiceRegistry, entry: ServiceEntry) -> str | None:
         return 'stopped'
     click.echo(f'lazyplug: {entry.name} ({entry.module_id[:12]}) went missing from {registry.url} without '
                'being stopped (the registry lost its data?); publishing it again', err=True)
-    registry.publish(entry)
+    owner._publish()  # type: ignore[attr-defined]  # a ServerModule's part that deploys (its entries are)
     return None
 
 

@@ -79,7 +79,10 @@ _live_lock = threading.Lock()
 class BasicDeployment:
     """A :class:`~lazyplug.interfaces.Deployment` made of a ``stop`` and a ``wait`` function.
 
-    Every one not stopped by its owner is stopped when this interpreter exits.
+    ``urls`` lists the replicas that can be reached now: a launcher whose replicas can move (Ray
+    restarts one on another machine) changes it with :meth:`urls_changed`, which tells those who
+    asked (:meth:`on_urls_changed`, the optional :class:`~lazyplug.interfaces.ReportsMoves`). Every
+    one not stopped by its owner is stopped when this interpreter exits.
     """
 
     def __init__(self, urls: list[str], pids: list[int], stop: Callable[[], None],
@@ -88,9 +91,21 @@ class BasicDeployment:
         self.pids = pids
         self._stop = stop
         self._wait = wait
+        self._listeners: list[Callable[[], None]] = []
         self.stopped = False
         with _live_lock:
             _live.add(self)
+
+    def on_urls_changed(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` each time ``urls`` changes (from another thread): a replica that stopped
+        answering is left out, one that answers again (elsewhere, perhaps) is back."""
+        self._listeners.append(callback)
+
+    def urls_changed(self, urls: list[str]) -> None:
+        """For launchers: the replicas are now at ``urls``; the listeners are told."""
+        self.urls = list(urls)
+        for callback in list(self._listeners):
+            callback()
 
     def stop(self) -> None:
         """Stop every replica (idempotent)."""

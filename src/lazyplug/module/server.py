@@ -13,13 +13,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import time
 import urllib.parse
+import warnings
 
 from ..config import config
-from ..errors import InvalidArgumentError, ServiceError
+from ..errors import InvalidArgumentError, LazyplugError, ServiceError
 from ..factories import make_launcher
 from ..flow.base import FlowBase
+from ..interfaces import ReportsMoves
 from ..reprs import make_repr
 from ..streaming.stream import Stream, declares_stream, wants_stream
 from .action import ActionModule
@@ -29,6 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ..interfaces import ServiceRegistry
     from ..launchers.base import Deployment
     from ..serve.client import ServiceClient
 
@@ -36,6 +40,7 @@ __all__ = ['ServerModule', 'UrlModule']
 
 
 _CALL_PATH = '/call'  # where ServiceClient.call posts a call (lazyplug.serve.client)
+_publishing = threading.Lock()
 
 
 def _check_url(url: Any) -> str:
@@ -123,6 +128,8 @@ class _ServerModuleImpl(ModuleBase):
         self._pythonpath = pythonpath
         self._serving = serving or {}  # ServeSpec's options: methods, ssl_certfile, ssl_keyfile
         self._deployment: Deployment | None = None
+        # where the running deployment is published, since when, and its log file
+        self._published: tuple[ServiceRegistry, float, str] | None = None
         self._client: ServiceClient | None = None
 
     # -- deployment ----------------------------------------------------------------------------
@@ -154,36 +161,67 @@ class _ServerModuleImpl(ModuleBase):
             self._on_stop()
         from ..serve.log import log_path
         from ..serve.process import ServeSpec
-        from ..services import ServiceEntry, get_registry
         log = os.path.abspath(log_path(config['home'], self._module_id))
         spec = ServeSpec(self._m, pre=self._pre, post=self._post, host=self._host, port=self._port,
                          security_key=self._security_key, name=self._label, pythonpath=self._pythonpath,
                          log_file=log, **self._serving)
         launcher = self._make_launcher()
         deployment = launcher.launch(spec, self._num_replicas)
+        from ..services import get_registry
+        self._deployment, self._client, self._published = deployment, None, (get_registry(), time.time(), log)
         try:
-            get_registry().publish(ServiceEntry(self._module_id, deployment.urls, deployment.pids, time.time(),
-                                                self._label, os.getpid(), log=log))
+            if isinstance(deployment, ReportsMoves):  # replicas that can move: their new URLs are published
+                deployment.on_urls_changed(lambda: self._republish(deployment))
+            self._publish()
         except BaseException:
+            self._deployment = self._published = None
             deployment.stop()
             raise
-        self._deployment = deployment
-        self._urls = list(deployment.urls)
-        self._client = None
         if getattr(launcher, 'sync', False):  # LazyLLM's synchronous launchers: serve until the service ends
             try:
                 deployment.wait()
             finally:
                 self._on_stop()
 
+    def _publish(self) -> None:
+        """Publish the URLs the running deployment has now in the registry, and call them from now on."""
+        from ..services import ServiceEntry
+        with _publishing:  # the first publication and those of moved replicas, in order
+            deployment, published = self._deployment, self._published
+            if deployment is None or published is None:
+                return
+            urls = list(deployment.urls)
+            registry, started, log = published
+            registry.publish(ServiceEntry(self._module_id, urls, deployment.pids, started, self._label, os.getpid(),
+                                          log=log))
+            self._urls = urls
+            client = self._client
+            if client is not None:
+                client.urls = urls
+
+    def _republish(self, deployment: object, failed: int = 0) -> None:
+        """``deployment``'s replicas moved: publish where they are now (while it is the one running)."""
+        if self._deployment is not deployment:
+            return
+        try:
+            self._publish()
+        except Exception as exc:  # the registry may be down: try again, as long as this deployment runs
+            if not failed:
+                warnings.warn(f'{self._label}: its replicas moved, but publishing their URLs failed ({exc}); '
+                              'trying again every second', RuntimeWarning, stacklevel=1)
+            retry = threading.Timer(1.0, self._republish, (deployment, failed + 1))
+            retry.daemon = True
+            retry.start()
+
     def _on_stop(self) -> None:
         deployment, self._deployment = self._deployment, None
         if deployment is None:
             return
+        published, self._published = self._published, None
         self._urls, self._client = [], None
         try:
-            from ..services import get_registry
-            get_registry().remove(self._module_id)
+            if published is not None:  # where it was published, whatever the registry setting is now
+                published[0].remove(self._module_id)
         finally:
             deployment.stop()
 
@@ -195,16 +233,26 @@ class _ServerModuleImpl(ModuleBase):
     def _service(self) -> ServiceClient:
         client = self._client
         if client is None:
-            if not self._urls:
-                # not deployed by this object: a copy in another process finds it in the registry
-                from ..services import get_registry
-                entry = get_registry().lookup(self._module_id)
-                if entry is None:
+            lookup = None if self._preset_url else self._published_urls
+            if lookup is not None and self._deployment is None:
+                # not deployed by this object (a copy in another process, or the id of a service deployed
+                # elsewhere): called where the registry says it runs now, else where it ran when copied
+                try:
+                    self._urls = lookup() or self._urls
+                except LazyplugError:
+                    if not self._urls:
+                        raise
+                if not self._urls:
                     raise ServiceError(f'{self._label} is not running: start() it, or the module that holds it')
-                self._urls = list(entry.urls)
             from ..serve.client import ServiceClient
-            client = self._client = ServiceClient(self._urls, self._security_key, self._label)
+            client = self._client = ServiceClient(self._urls, self._security_key, self._label, lookup)
         return client
+
+    def _published_urls(self) -> list[str] | None:
+        """The URLs the registry lists for this module's service now; None if it lists none."""
+        from ..services import get_registry
+        entry = get_registry().lookup(self._module_id)
+        return list(entry.urls) if entry is not None and entry.urls else None
 
     def forward(self, *args: Any, **kw: Any) -> Any:
         return self._service().call(args, kw)
@@ -213,6 +261,7 @@ class _ServerModuleImpl(ModuleBase):
         # a copy (in a server process, say) calls the running service; it does not own it
         state = dict(self.__dict__)
         state['_deployment'] = None
+        state['_published'] = None
         state['_client'] = None
         return state
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Iterator
 
-__all__ = ['Connection', 'ProtocolError', 'chunked', 'tls_context']
+__all__ = ['Connection', 'ProtocolError', 'chunked', 'tls_context', 'watch_peer']
 
 _HEAD_LIMIT = 65536  # bytes of a reply's head (http.client allows as much per line)
 _RECV = 262144
@@ -47,17 +47,26 @@ def tls_context() -> ssl.SSLContext:
 
 
 class Connection:
-    """A keep-alive HTTP/1.1 connection: a request is one write; a reply is read from one buffer."""
+    """A keep-alive HTTP/1.1 connection: a request is one write; a reply is read from one buffer.
 
-    def __init__(self, base: str, timeout: float) -> None:
+    Connecting and the TLS handshake wait at most ``connect_timeout`` seconds, reading and
+    writing ``timeout``. A server machine that stays silent for ``connect_timeout`` (nothing sent
+    is acknowledged, or, while a reply is awaited, keep-alive probes go unanswered) ends the
+    connection with ``OSError(ETIMEDOUT)``: see :func:`watch_peer`.
+    """
+
+    def __init__(self, base: str, timeout: float, connect_timeout: float) -> None:
         parts = urllib.parse.urlsplit(base)
         host = parts.hostname or ''
         tls = parts.scheme == 'https'
-        sock = socket.create_connection((host, parts.port or (443 if tls else 80)), timeout=timeout)
+        sock = socket.create_connection((host, parts.port or (443 if tls else 80)),
+                                        timeout=min(connect_timeout, timeout))
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            watch_peer(sock, connect_timeout)
             if tls:
                 sock = tls_context().wrap_socket(sock, server_hostname=host)
+            sock.settimeout(timeout)
         except BaseException:
             sock.close()
             raise
@@ -195,6 +204,26 @@ class Connection:
 def chunked(fields: dict[bytes, bytes]) -> bool:
     """Whether a reply with these header fields has a chunked body."""
     return fields.get(b'transfer-encoding', b'').lower().rsplit(b',', 1)[-1].strip() == b'chunked'
+
+
+def watch_peer(sock: socket.socket, seconds: float) -> None:
+    """Have the kernel end ``sock`` once its peer's machine has been silent for about ``seconds``.
+
+    * Data sent and not acknowledged within ``seconds`` ends it (``TCP_USER_TIMEOUT``).
+    * Idle, it is probed every second after ``seconds`` without traffic (TCP keep-alive), so a
+      call waiting for a long reply, or a pooled connection, learns that the machine went silent.
+
+    Either way the next read or write fails with ``OSError(ETIMEDOUT)``, and a pooled connection
+    polls readable (so :meth:`Connection.usable` refuses it). A live machine acknowledges at once,
+    however long its server takes to answer. Where the options do not exist (not Linux), nothing
+    changes.
+    """
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (('TCP_KEEPIDLE', max(1, round(seconds))), ('TCP_KEEPINTVL', 1),
+                        ('TCP_KEEPCNT', max(1, round(seconds))), ('TCP_USER_TIMEOUT', max(1, int(seconds * 1000)))):
+        option = getattr(socket, name, None)
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
 
 
 def _readable(sock: socket.socket) -> bool:

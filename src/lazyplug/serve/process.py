@@ -32,8 +32,9 @@ class ServeSpec:
 
     The limits of serving are the settings in force where the spec is made (the deploying
     process): ``max_request_bytes``, ``max_nesting_depth``, ``read_timeout``,
-    ``max_concurrent_calls``. With ``ssl_certfile`` (and ``ssl_keyfile``, unless the certificate
-    file holds the key) the server speaks only TLS.
+    ``max_concurrent_calls``. So is ``registry``, the service registry the deploying process
+    publishes in (:meth:`adopt_registry`). With ``ssl_certfile`` (and ``ssl_keyfile``, unless the
+    certificate file holds the key) the server speaks only TLS.
     """
 
     def __init__(self, target: Any, *, pre: Any = None, post: Any = None, host: str = '127.0.0.1',
@@ -58,6 +59,13 @@ class ServeSpec:
         self.max_depth = int(config['max_nesting_depth'])
         self.read_timeout = float(config['read_timeout'])
         self.max_calls = int(config['max_concurrent_calls'])
+        self.registry = str(config['registry'])
+
+    def adopt_registry(self) -> None:
+        """Make the deploying process's registry (when it named one) this server process's: the
+        ServerModules inside the served module find their services there, on any machine."""
+        if self.registry:
+            config['registry'] = self.registry
 
     @property
     def scheme(self) -> str:
@@ -153,6 +161,7 @@ def main() -> None:
     stdin = sys.stdin.buffer
     spec = _read_spec(stdin)
     check_host(spec.host, spec.security_key)
+    spec.adopt_registry()
     sock = bind(spec.host, spec.port)
     threading.Thread(target=_exit_with_parent, args=(stdin,), name='lazyplug-parent-watch', daemon=True).start()
     server = serve(spec, sock)

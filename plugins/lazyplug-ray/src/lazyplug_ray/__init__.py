@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 # declared here, not in the hook plugin: RayLauncher is usable with plugin autoload off
 config.add('ray_address', str, '', 'the Ray cluster the ray launcher deploys to ("auto", "ray://host:port"); '
            'empty: a local Ray instance started for the application')
+config.add('ray_working_dir', str, '', 'a directory (or a remote URI) the ray launcher ships to the cluster as the '
+           "job's working directory when it connects: the replicas import the application's code from it")
 
 __version__ = '0.1.0'
 __all__ = ['RayDeployment', 'RayLauncher']

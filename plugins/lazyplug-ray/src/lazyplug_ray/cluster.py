@@ -5,6 +5,7 @@ already connected (``ray.init`` called by the application or its tests), that co
 and left as it is. Otherwise the plugin connects (the ``address`` option, else the ``ray_address``
 setting ``LAZYPLUG_RAY_ADDRESS``, else a new local instance) and disconnects when its last
 deployment stops, which also shuts down a local instance it started: nothing stays on the machine.
+A ``working_dir`` given then is the job's (Ray uploads it, and every replica imports from it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _lock = threading.Lock()
 _users = 0
 _exit_registered = False
 _ours = False  # whether the plugin made the connection (and so ends it)
+_shipped: str | None = None  # the working directory of the job the plugin connected as
 _before_disconnect: list[Callable[[], None]] = []
 
 
@@ -33,40 +35,50 @@ def at_disconnect(stop_everything: Callable[[], None]) -> None:
     _before_disconnect.append(stop_everything)
 
 
-def acquire(address: str | None) -> None:
-    """Make sure this process is connected to Ray, and count one more deployment using it."""
-    global _users, _ours
+def acquire(address: str | None, working_dir: str | None = None) -> None:
+    """Make sure this process is connected to Ray, and count one more deployment using it.
+
+    ``working_dir``: the job's working directory, shipped to the cluster when the plugin connects;
+    a connection made otherwise (by the application, or without it) cannot take it.
+    """
+    global _users, _ours, _shipped
     import ray
     with _lock:
         if not ray.is_initialized():
-            _connect(address)
-            _ours = True
+            _connect(address, working_dir)
+            _ours, _shipped = True, working_dir
+        elif working_dir and (not _ours or _shipped != working_dir):
+            made = ('by the application (ray.init): give it runtime_env={"working_dir": ...} instead' if not _ours
+                    else f'with working_dir={_shipped!r} by another ray launcher: a job has one')
+            raise LaunchError(f'the ray launcher cannot ship working_dir={working_dir!r}: this process was '
+                              f'connected to Ray already, {made}')
         _users += 1
 
 
 def release() -> None:
     """One deployment less; the last one ends a connection the plugin made."""
-    global _users, _ours
+    global _users, _ours, _shipped
     import ray
     with _lock:
         _users = max(_users - 1, 0)
         if _users or not _ours:
             return
-        _ours = False
+        _ours, _shipped = False, None
         if ray.is_initialized():
             ray.shutdown()
 
 
-def _connect(address: str | None) -> None:
+def _connect(address: str | None, working_dir: str | None) -> None:
     global _exit_registered
     import ray
+    job = {'runtime_env': {'working_dir': working_dir}} if working_dir else {}
     try:
         if address:
-            ray.init(address=address, logging_level=logging.WARNING)
+            ray.init(address=address, logging_level=logging.WARNING, **job)
         else:
             # a local instance for this application: no dashboard (a second of start-up and a web
             # server nobody asked for), and Ray's own start-up messages kept out of the user's output
-            ray.init(include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(include_dashboard=False, logging_level=logging.WARNING, **job)
     except Exception as exc:
         where = f'the Ray cluster at {address!r}' if address else 'a local Ray instance'
         raise LaunchError(f'the ray launcher could not connect to {where}: {type(exc).__name__}: {exc} '

@@ -29,6 +29,7 @@ from .placement import (
     valid_scheduling_strategy,
 )
 from .replica import ServiceReplica, port_file
+from .watch import ReplicaWatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def _check_options(options: dict[str, Any]) -> None:
                          'a whole number >= 0, or -1 for no limit'),
         'start_timeout': (lambda v: isinstance(v, _NUMBER) and not isinstance(v, bool) and v > 0, 'seconds > 0'),
         'runtime_env': (lambda v: isinstance(v, dict), "a dict of Ray's runtime environment"),
+        'working_dir': (_valid_working_dir, 'an existing directory, or a remote URI (s3://..., https://....zip)'),
         'scheduling_strategy': (valid_scheduling_strategy, f'one of {", ".join(map(repr, STRATEGIES))} or an object '
                                 'of ray.util.scheduling_strategies'),
         'placement_strategy': (lambda v: v in GROUP_STRATEGIES, f'one of {", ".join(map(repr, GROUP_STRATEGIES))}'),
@@ -71,6 +73,10 @@ def _check_options(options: dict[str, Any]) -> None:
     check_combination(options)
 
 
+def _valid_working_dir(value: Any) -> bool:
+    return isinstance(value, str) and ('://' in value or os.path.isdir(value))
+
+
 class RayLauncher:
     """Run each replica of a service as a Ray actor.
 
@@ -79,8 +85,9 @@ class RayLauncher:
     resources of each replica ``num_cpus``, ``num_gpus``, ``memory`` (bytes), ``resources``
     (custom ones), where the replicas go (``scheduling_strategy`` or ``placement_strategy``: see
     :mod:`lazyplug_ray.placement`), ``max_restarts`` (how often Ray restarts a replica whose
-    process died; -1, the default: always), ``runtime_env`` (Ray's, for remote clusters) and
-    ``start_timeout`` (seconds).
+    process died; -1, the default: always), ``runtime_env`` (Ray's, of each replica),
+    ``working_dir`` (shipped as the job's working directory when the launcher connects; default:
+    the ``ray_working_dir`` setting) and ``start_timeout`` (seconds).
     """
 
     name = 'ray'
@@ -88,6 +95,12 @@ class RayLauncher:
     def __init__(self, **options: Any) -> None:
         _check_options(options)
         self.address: str | None = options.get('address') or config['ray_address'] or None
+        working_dir = options.get('working_dir') or config['ray_working_dir'] or None
+        if working_dir is not None and not _valid_working_dir(working_dir):
+            raise InvalidArgumentError(f'the ray_working_dir setting {working_dir!r} (LAZYPLUG_RAY_WORKING_DIR) is '
+                                       'not an existing directory, nor a remote URI')
+        # absolute: the application may change its directory before it deploys
+        self.working_dir = working_dir if working_dir is None or '://' in working_dir else os.path.abspath(working_dir)
         self.start_timeout = float(options.get('start_timeout', config['start_timeout']))
         self.options = options
         self.actor_options: dict[str, Any] = {key: options[key] for key in (
@@ -105,7 +118,7 @@ class RayLauncher:
         check_host(spec.host, spec.security_key)
         pythonpath = [*spec.pythonpath, *(entry or os.getcwd() for entry in sys.path)]
         first_port = spec.port
-        cluster.acquire(self.address)
+        cluster.acquire(self.address, self.working_dir)
         actors: list[Any] = []
         keys: list[str] = []
         ready: list[Any] = []
@@ -132,7 +145,7 @@ class RayLauncher:
             finally:
                 cluster.release()
             raise
-        return RayDeployment(urls, actors, keys, self.start_timeout, payload, placement)
+        return RayDeployment(urls, actors, keys, self.start_timeout, payload, placement, spec)
 
     def _wait_ready(self, ready: list[Any], name: str, placement: Placement, scheme: str) -> list[str]:
         import ray
@@ -215,13 +228,15 @@ class RayDeployment(BasicDeployment):
     """
 
     def __init__(self, urls: list[str], actors: list[Any], keys: list[str], start_timeout: float,
-                 payload: Any, placement: Placement) -> None:
+                 payload: Any, placement: Placement, spec: ServeSpec) -> None:
         self.actors = actors
         self.placement = placement
         self._payload = payload  # the ObjectRef of what the replicas serve: restarts read it
         self._keys = keys
         self._start_timeout = start_timeout
         super().__init__(urls, [os.getpid()], self._remove, self._wait_ended)
+        # a replica that Ray restarts (elsewhere, perhaps) is withdrawn from urls, and back once it serves
+        self._watch = ReplicaWatch(actors, urls, spec.scheme, start_timeout, self.urls_changed, spec.name)
         with _live_lock:
             _live.add(self)
 
@@ -234,6 +249,7 @@ class RayDeployment(BasicDeployment):
     def _remove(self) -> None:
         with _live_lock:
             _live.discard(self)
+        self._watch.stop()
         try:
             _remove(self.actors, self._keys)
             self.placement.remove()

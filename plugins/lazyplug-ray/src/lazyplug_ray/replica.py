@@ -55,6 +55,7 @@ class ServiceReplica:
         from lazyplug.serve.process import bind, check_host, serve
         spec = cloudpickle.loads(payload)
         check_host(spec.host, spec.security_key)
+        spec.adopt_registry()  # what it serves finds the services it calls where they are published
         self.key = key
         self.sock = bind(spec.host, port or _recorded_port(key))
         self.port = self.sock.getsockname()[1]
