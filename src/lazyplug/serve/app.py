@@ -4,7 +4,8 @@
 ``{"args": [...], "kwargs": {...}, "globals": {...}}`` and calls the module (through ``pre`` and
 ``post``); ``POST /method`` also takes ``"method"``: a public method the served object's own
 classes define (not one of lazyplug's: lifecycle, hooks, evaluation, cache; not ``object``'s),
-or one named in ``methods``. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
+or one named in ``methods``. Plugins wrapping ``lazyplug_serve_call`` run around the call, and
+get the request's headers. Replies are ``{"result": ..., "globals": {...}}`` or ``{"error":
 {"type", "message", "module"}}``: a 4xx when the request was wrong, 503 when the server already runs
 ``max_calls`` calls (the call did not run), 500 when the module raised (logged on the
 ``lazyplug.serve`` logger). The server keeps serving. With a security key, every endpoint but
@@ -23,8 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import FunctionType
 
+from .. import _hookcalls
 from ..context import globals as _globals
 from ..errors import CodecError
+from ..host import host
 from ..values import kwargs, package
 from . import codec
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ['KEEP_ALIVE', 'ServeApp', 'error_body', 'own_methods']
 
+_flags = host.flags
 KEEP_ALIVE = 60  # seconds the server keeps an idle connection; replies say so, and clients reuse it for less
 _log = logging.getLogger('lazyplug.serve')
 
@@ -149,7 +153,8 @@ class ServeApp:
             self._loop = loop
         self.running += 1
         try:
-            return await loop.run_in_executor(None, partial(self._run, *request))
+            headers = _plugin_headers(scope) if _flags.serve_call else None
+            return await loop.run_in_executor(None, partial(self._run, *request, headers))
         finally:
             self.running -= 1
 
@@ -205,10 +210,11 @@ class ServeApp:
                              f'ServerModule(..., methods=[{name!r}]) opens it')
         raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
 
-    def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any]) -> tuple[int, bytes]:
+    def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any],
+             headers: dict[str, str] | None) -> tuple[int, bytes]:
         with _globals.session(session):
             try:
-                result = getattr(self.target, name)(*args, **kw) if name is not None else self._call(args, kw)
+                result = self._invoke(name, args, kw, headers)
             except Exception as exc:
                 _log.error('%s raised %s: %s', self.name, type(exc).__name__, exc, exc_info=True,
                            extra={'lazyplug_app': self})
@@ -218,6 +224,11 @@ class ServeApp:
                 return 200, codec.dumps(reply, '', self.max_depth)
             except CodecError as exc:
                 return 500, error_body('CodecError', str(exc), self.name)
+
+    def _invoke(self, name: str | None, args: list[Any], kw: dict[str, Any], headers: dict[str, str] | None) -> Any:
+        """Run the call; through ``lazyplug_serve_call`` when plugins wrap it (they get ``headers``)."""
+        call = partial(getattr(self.target, name), *args, **kw) if name else partial(self._call, args, kw)
+        return call() if headers is None else _hookcalls.serve_call(self.name, self.target, name, headers, call)
 
     def _call(self, args: list[Any], kw: dict[str, Any]) -> Any:
         if self.pre is not None:  # pre's result is the target's input, by the flows' rule
@@ -233,6 +244,17 @@ class ServeApp:
             return output
         original = args[0] if len(args) == 1 else package(args)
         return self.post(output, original) if self.post_takes_input else self.post(output)
+
+
+def _plugin_headers(scope: dict[str, Any]) -> dict[str, str]:
+    """The request's headers as ``lazyplug_serve_call`` gets them: repeated ones joined, the key left out."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in scope['headers']:
+        if raw_name == b'security-key':
+            continue
+        name, value = raw_name.decode('latin-1'), raw_value.decode('latin-1')
+        found[name] = f'{found[name]},{value}' if name in found else value
+    return found
 
 
 def _positional_count(func: Any) -> int:

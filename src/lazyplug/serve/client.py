@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import urllib.parse
 
+from .. import _hookcalls
 from ..config import config
 from ..context import globals as _globals
 from ..errors import (
@@ -25,10 +27,12 @@ from ..errors import (
     CallOutcomeUnknownError,
     CallTimeoutError,
     CodecError,
+    InvalidArgumentError,
     RemoteError,
     ServiceBusyError,
     ServiceUnavailableError,
 )
+from ..host import host
 from . import codec
 from .connection import Connection, ProtocolError
 
@@ -39,6 +43,35 @@ if TYPE_CHECKING:
 __all__ = ['ServiceClient', 'health']
 
 _connections = threading.local()  # {scheme://netloc: Connection} of this thread
+_flags = host.flags
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED = frozenset({'host', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive',
+                       'security-key', 'te', 'trailer', 'upgrade', 'expect'})
+"""Headers lazyplug sends itself or that frame the request: a plugin may not add them."""
+
+
+def _header_lines(headers: dict[str, str]) -> bytes:
+    """The header lines of the headers plugins added to a call, checked: a bad one would break or forge the request."""
+    lines = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name) or name.lower() in _RESERVED:
+            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call added the header {name!r}: a header '
+                                       'name is an HTTP token (letters, digits and !#$%&\'*+-.^_`|~) other than '
+                                       f'{", ".join(sorted(_RESERVED))}; the call did not run')
+        if not isinstance(value, str) or not value.isprintable() or not _latin1(value):
+            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call gave the header {name!r} the value '
+                                       f'{value!r}: a header value is Latin-1 text without control characters; the '
+                                       'call did not run')
+        lines.append(f'{name}: {value}\r\n'.encode('latin-1'))
+    return b''.join(lines)
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode('latin-1')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _why(exc: BaseException) -> str:
@@ -148,7 +181,7 @@ class ServiceClient:
         """Call the method ``name`` of the served object."""
         return self._request('/method', {'method': name, 'args': list(args), 'kwargs': kw})
 
-    def _send(self, path: str, body: bytes) -> tuple[int, bytes, str]:
+    def _send(self, path: str, body: bytes, headers: bytes) -> tuple[int, bytes, str]:
         """Send to the replicas in turn; one that did not run the call (it cannot be reached, or
         it is busy) passes it to the next."""
         first = self._turn()
@@ -156,7 +189,7 @@ class ServiceClient:
             url = self.urls[(first + attempt) % len(self.urls)]
             last = attempt + 1 == len(self.urls)
             try:
-                status, data = _post(url, path, body, self._headers)
+                status, data = _post(url, path, body, headers)
             except ServiceUnavailableError:
                 if last:
                     raise
@@ -169,7 +202,15 @@ class ServiceClient:
         if len(_globals):
             request['globals'] = codec.encodable_items(_globals.snapshot())
         body = codec.dumps(request, '')  # a value that cannot travel fails here, before sending
-        status, data, url = self._send(path, body)
+        if not _flags.service_call:
+            return self._exchange(path, body, self._headers)
+        headers: dict[str, str] = {}  # what plugins wrapping lazyplug_service_call send along
+        return _hookcalls.service_call(self.label, request.get('method'), headers,
+                                       lambda: self._exchange(path, body, self._headers + _header_lines(headers)))
+
+    def _exchange(self, path: str, body: bytes, headers: bytes) -> Any:
+        """Send one request and return the result of its reply (or raise its error)."""
+        status, data, url = self._send(path, body, headers)
         document = _document(status, data, url)
         if status == 200:
             try:
