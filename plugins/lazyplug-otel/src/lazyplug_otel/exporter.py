@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from lazyplug.errors import LazyplugError
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import SpanKind, StatusCode
 
 from .store import Row, TraceStore
 
@@ -20,8 +19,6 @@ if TYPE_CHECKING:
 __all__ = ['LocalSpanExporter', 'stored']
 
 _log = logging.getLogger(__name__)
-_KINDS = {kind: kind.name for kind in SpanKind}
-_STATUSES = {code: code.name for code in StatusCode}
 
 
 class LocalSpanExporter(SpanExporter):
@@ -67,10 +64,13 @@ def stored(span: ReadableSpan, resources: dict[int, tuple[Any, str, int | None]]
             resources[id(resource)] = known
     said = known[1:]
     events = span.events
-    return [format(context.trace_id, '032x'), format(context.span_id, '016x'),
-            None if parent is None else format(parent.span_id, '016x'), span.name, _KINDS[span.kind],
-            span.start_time or 0, span.end_time or 0, _STATUSES[status.status_code], status.description or '',
-            dict(span.attributes or {}), [_event(e) for e in events] if events else [], *said]
+    found: Any = span.attributes  # a read-only view of the SDK's attributes, whose copy() is a dict made in C
+    attributes = found.copy() if found else {}
+    return [f'{context.trace_id:032x}', f'{context.span_id:016x}',
+            None if parent is None else f'{parent.span_id:016x}', span.name, span.kind.name,
+            span.start_time or 0, span.end_time or 0, status.status_code.name, status.description or '',
+            attributes if type(attributes) is dict else dict(attributes),
+            [_event(e) for e in events] if events else [], *said]
 
 
 def _event(event: Any) -> dict[str, Any]:
