@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterator
 
 from .. import _hookcalls
@@ -320,8 +321,10 @@ class FlowBase:
 
 _END: Any = object()
 _flags = host.flags
-_own_calls: dict[type[FlowBase], Callable[..., Any]] = {FlowBase: FlowBase.__call__}
-"""Each flow class that defines ``__call__``, with that ``__call__``."""
+_own_calls: weakref.WeakKeyDictionary[type[FlowBase], Callable[..., Any]] = weakref.WeakKeyDictionary(
+    {FlowBase: FlowBase.__call__})
+"""Each flow class that defines ``__call__``, with that ``__call__`` (a class made and dropped, in a
+test say, is forgotten with it)."""
 FlowBase._lazyplug_call = FlowBase.__call__
 
 
@@ -331,7 +334,7 @@ def _hooked_call(self: FlowBase, *args: Any, **kw: Any) -> Any:
 
 def _follow_flow_call() -> None:
     # one check when the plugins change instead of one in every call (as ModuleBase's __call__)
-    for cls, own in _own_calls.items():
+    for cls, own in list(_own_calls.items()):  # a class may be defined meanwhile, in another thread
         cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
 
 
