@@ -143,6 +143,22 @@ def test_a_store_of_another_format_is_an_error_saying_what_to_do(tmp_path):
         TraceStore(str(path)).recent()
 
 
+def test_a_file_that_is_no_trace_store_is_an_error_saying_what_to_do(tmp_path):
+    path = tmp_path / 'traces.sqlite3'
+    path.write_text('not a database, but a file the user keeps here')
+    result = CliRunner().invoke(make_cli(), ['trace', '--store', str(path)])
+    assert result.exit_code == 1 and 'is not a trace store' in result.output and 'move it away' in result.output
+
+
+def test_the_store_and_the_directory_it_makes_are_private_to_their_user(traced, tmp_path):
+    assert (traced / 'traces.sqlite3').stat().st_mode & 0o777 == 0o600
+    store = TraceStore(str(tmp_path / 'made' / 'traces.sqlite3'))
+    store.add([_span('1' * 32, 1)])
+    store.close()
+    assert (tmp_path / 'made').stat().st_mode & 0o077 == 0
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / 'made').iterdir()} == {0o600}  # with the WAL's files
+
+
 def test_a_program_that_flushes_keeps_its_spans_even_when_it_ends_without_exiting_cleanly(tmp_path):
     program(tmp_path, textwrap.dedent(PROGRAM) + 'import os, lazyplug_otel\nlazyplug_otel.flush()\nos._exit(0)\n')
     assert len(json.loads(lazyplug_trace(tmp_path, '--json').stdout)) == 2

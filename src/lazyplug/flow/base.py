@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import threading
 import types
-import weakref
 from collections.abc import Callable, Iterator
 
 from .. import _hookcalls
@@ -93,7 +92,6 @@ class FlowBase:
         super().__init_subclass__(**kw)
         own = cls.__dict__.get('__call__')
         if own is not None and own is not _hooked_call:
-            _own_calls[cls] = own
             cls._lazyplug_call = own
             cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
 
@@ -321,10 +319,6 @@ class FlowBase:
 
 _END: Any = object()
 _flags = host.flags
-_own_calls: weakref.WeakKeyDictionary[type[FlowBase], Callable[..., Any]] = weakref.WeakKeyDictionary(
-    {FlowBase: FlowBase.__call__})
-"""Each flow class that defines ``__call__``, with that ``__call__`` (a class made and dropped, in a
-test say, is forgotten with it)."""
 FlowBase._lazyplug_call = FlowBase.__call__
 
 
@@ -333,9 +327,16 @@ def _hooked_call(self: FlowBase, *args: Any, **kw: Any) -> Any:
 
 
 def _follow_flow_call() -> None:
-    # one check when the plugins change instead of one in every call (as ModuleBase's __call__)
-    for cls, own in list(_own_calls.items()):  # a class may be defined meanwhile, in another thread
-        cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
+    # one check when the plugins change instead of one in every call (as ModuleBase's __call__):
+    # every flow class that defines its own call (they are found through __subclasses__, which
+    # forgets classes that are gone) calls it directly, or through the hook
+    classes: list[type[FlowBase]] = [FlowBase]
+    while classes:
+        cls = classes.pop()
+        own = cls.__dict__.get('_lazyplug_call')
+        if own is not None:
+            cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
+        classes.extend(cls.__subclasses__())
 
 
 host.watch(_follow_flow_call)

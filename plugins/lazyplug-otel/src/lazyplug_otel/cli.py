@@ -44,9 +44,12 @@ def trace_command(trace_id: str | None, limit: int, attributes: bool, as_json: b
                                          'first 4 of them', param_hint='ID')
             try:
                 found = traces.find(trace_id)
+                spans = traces.spans(found)
+                if not spans:  # removed meanwhile, the store keeping newer traces
+                    raise TraceNotFoundError(f'the trace {found} has just been removed from {traces.path}')
             except TraceNotFoundError as exc:
                 raise click.BadParameter(str(exc), param_hint='ID') from None
-            _draw(found, traces.spans(found), attributes, as_json)
+            _draw(found, spans, attributes, as_json)
     finally:
         traces.close()
 

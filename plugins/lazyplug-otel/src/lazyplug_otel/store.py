@@ -97,9 +97,12 @@ class TraceSummary:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+    """The store at ``path``, made if need be: private (0600, in a 0700 directory), as everything in
+    lazyplug's state directory is; spans hold inputs and outputs. SQLite gives its journal files
+    the database file's permissions."""
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path) or '.', mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         version = connection.execute('PRAGMA user_version').fetchone()[0]
@@ -110,6 +113,10 @@ def _connect(path: str) -> sqlite3.Connection:
         connection.execute('PRAGMA synchronous=NORMAL')  # a trace store need not survive a power cut
         if version == 0:
             connection.executescript(_SCHEMA + f'PRAGMA user_version = {_VERSION};')
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise LazyplugError(f'{path} is not a trace store ({exc}): move it away, or set LAZYPLUG_OTEL_STORE to '
+                            'another path') from exc
     except BaseException:
         connection.close()
         raise
