@@ -116,3 +116,16 @@ def test_a_server_in_its_own_process_continues_the_callers_trace(spans, served, 
     assert module_span.parent_id == serve_span.span_id
     assert serve_span.pid not in (None, client.resource.attributes.get('process.pid'))
     assert serve_span.service == 'lazyplug'
+
+
+def square(x):
+    return x * x
+
+
+def test_a_served_function_names_its_server_span(spans):
+    server = lazyplug.ServerModule(square, launcher='thread')
+    try:
+        assert server.start()(3) == 9
+    finally:
+        server.stop()
+    assert spans.tree(spans.one('POST /call')) == ('POST /call', [('serve square', [])])

@@ -149,9 +149,10 @@ def _qualified(cls: type) -> str:
 
 
 def title(obj: Any) -> str:
-    """How a span names a module or flow: ``Type(name)``, or ``Type``."""
+    """How a span names a module or flow, ``Type(name)`` or ``Type``; a function, by its name."""
+    kind = getattr(obj, '__qualname__', None) or type(obj).__name__  # a function's own name, else the type's
     name = getattr(obj, 'name', None)
-    return f'{type(obj).__name__}({name})' if isinstance(name, str) and name else type(obj).__name__
+    return f'{kind}({name})' if isinstance(name, str) and name else kind
 
 
 def module_attributes(module: Any) -> dict[str, Any]:
