@@ -115,6 +115,22 @@ def test_a_failed_call_records_the_error_on_its_span_and_on_each_enclosing_one(s
     assert type(raised.value) is ValueError  # the caller gets the exception itself
 
 
+def test_an_exception_that_cannot_be_described_still_reaches_the_caller_and_fails_its_span(spans):
+    class Mute(Exception):
+        def __str__(self):
+            raise RuntimeError('no words')
+
+    class Fails(lazyplug.ModuleBase):
+        def forward(self, x):
+            raise Mute
+
+    with pytest.raises(Mute):
+        Fails()(1)
+    span = spans.one('Fails')
+    assert (span.status.status_code, span.status.description) == (StatusCode.ERROR, 'Mute')
+    assert span.attributes['error.type'].endswith('Mute')
+
+
 def test_keyword_arguments_and_several_values_are_recorded_as_a_call_writes_them(spans):
     Echo()(1, 'a', k=[2])
     assert spans.one('Echo').attributes['input.value'] == "1, 'a', k=[2]"

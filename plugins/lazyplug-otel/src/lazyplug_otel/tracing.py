@@ -123,9 +123,13 @@ def in_span(name: str, attributes: dict[str, Any], args: tuple[Any, ...] | None 
 
 def failed(span: Span, exc: BaseException) -> None:
     """Record ``exc`` on ``span``: an ``exception`` event, ``error.type``, and the status ERROR."""
-    span.record_exception(exc)
+    try:
+        span.record_exception(exc)
+        description = f'{type(exc).__name__}: {exc}'
+    except Exception:  # an exception whose str() fails: its type says enough, and it goes on to the caller
+        description = type(exc).__name__
     span.set_attribute('error.type', _qualified(type(exc)))
-    span.set_status(_api.status(_api.error, f'{type(exc).__name__}: {exc}'))
+    span.set_status(_api.status(_api.error, description))
 
 
 def extract(headers: Mapping[str, str]) -> Context:
