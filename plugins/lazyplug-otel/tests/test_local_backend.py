@@ -169,6 +169,18 @@ def test_otel_traces_exporter_none_stores_nothing(tmp_path):
     assert json.loads(lazyplug_trace(tmp_path, '--json').stdout) == []
 
 
+def test_otel_service_name_names_the_service_of_the_stored_spans(tmp_path):
+    program(tmp_path, OTEL_SERVICE_NAME='digits-app')
+    trace_id = json.loads(lazyplug_trace(tmp_path, '--json').stdout)[0]['trace_id']
+    spans = json.loads(lazyplug_trace(tmp_path, '--json', trace_id).stdout)['spans']
+    assert {span['service'] for span in spans} == {'digits-app'}
+
+
+def test_otel_traces_sampler_always_off_stores_nothing(tmp_path):
+    program(tmp_path, OTEL_TRACES_SAMPLER='always_off')
+    assert json.loads(lazyplug_trace(tmp_path, '--json').stdout) == []
+
+
 @pytest.mark.parametrize('env, words', [
     ({'OTEL_TRACES_EXPORTER': 'bogus'},
      "names the exporter 'bogus', which is not installed; installed: lazyplug, otlp"),

@@ -10,7 +10,7 @@ to a ServerModule, whatever launcher runs it).
 * :mod:`lazyplug_otel.provider`: the tracer provider made from the ``OTEL_*`` variables.
 * :mod:`lazyplug_otel.store` and :mod:`lazyplug_otel.exporter`: the local backend, a SQLite file
   in lazyplug's state directory, and the exporter that writes to it.
-* :mod:`lazyplug_otel.commands`: ``lazyplug trace``, which lists the stored traces and draws one.
+* :mod:`lazyplug_otel.cli`: ``lazyplug trace``, which lists the stored traces and draws one.
 
 Settings (``LAZYPLUG_<NAME>``): ``otel`` (on), ``otel_capture`` (inputs and outputs recorded),
 ``otel_max_length``, ``otel_store``, ``otel_keep_traces`` (see :mod:`lazyplug_otel.settings`).
