@@ -116,19 +116,19 @@ def test_a_failed_call_records_the_error_on_its_span_and_on_each_enclosing_one(s
 
 
 def test_an_exception_that_cannot_be_described_still_reaches_the_caller_and_fails_its_span(spans):
-    class Mute(Exception):
+    class MuteError(Exception):
         def __str__(self):
             raise RuntimeError('no words')
 
     class Fails(lazyplug.ModuleBase):
         def forward(self, x):
-            raise Mute
+            raise MuteError
 
-    with pytest.raises(Mute):
+    with pytest.raises(MuteError):
         Fails()(1)
     span = spans.one('Fails')
-    assert (span.status.status_code, span.status.description) == (StatusCode.ERROR, 'Mute')
-    assert span.attributes['error.type'].endswith('Mute')
+    assert (span.status.status_code, span.status.description) == (StatusCode.ERROR, 'MuteError')
+    assert span.attributes['error.type'].endswith('MuteError')
 
 
 def test_keyword_arguments_and_several_values_are_recorded_as_a_call_writes_them(spans):
