@@ -15,7 +15,8 @@ HOOKS = sorted(name for name, value in vars(hookspecs).items()
 
 def test_the_hooks_of_the_design_are_all_specified():
     assert set(HOOKS) >= {'lazyplug_update', 'lazyplug_run_phase', 'lazyplug_run_task', 'lazyplug_collect_tasks',
-                          'lazyplug_module_call', 'lazyplug_register_launchers', 'lazyplug_register_service_registries',
+                          'lazyplug_module_call', 'lazyplug_flow_call', 'lazyplug_service_call', 'lazyplug_serve_call',
+                          'lazyplug_register_launchers', 'lazyplug_register_service_registries',
                           'lazyplug_register_cache_stores', 'lazyplug_register_commands'}
 
 
@@ -79,6 +80,21 @@ class Recorder:
         self.called.add('lazyplug_module_call')
         return (yield)
 
+    @hookimpl(wrapper=True)
+    def lazyplug_flow_call(self, flow, args, kwargs):
+        self.called.add('lazyplug_flow_call')
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def lazyplug_service_call(self, service, method, headers, call):
+        self.called.add('lazyplug_service_call')
+        return (yield)
+
+    @hookimpl(wrapper=True)
+    def lazyplug_serve_call(self, service, target, method, headers, call):
+        self.called.add('lazyplug_serve_call')
+        return (yield)
+
     @hookimpl
     def lazyplug_register_launchers(self, register):
         self.called.add('lazyplug_register_launchers')
@@ -109,6 +125,15 @@ def make_cli():
     return make_cli()
 
 
+def call_a_served_module():
+    served = lazyplug.ServerModule(Trained(), launcher='thread')
+    try:
+        served.start()
+        assert served(3) == 3
+    finally:
+        served.stop()
+
+
 def evaluate():
     module = Trained()
     module.evalset([1, 2])
@@ -122,6 +147,9 @@ EXERCISES = {
     'lazyplug_collect_tasks': lambda: Trained().update(mode='train'),
     'lazyplug_task_progress': evaluate,
     'lazyplug_module_call': lambda: Trained()(1),
+    'lazyplug_flow_call': lambda: lazyplug.pipeline(Trained())(1),
+    'lazyplug_service_call': call_a_served_module,
+    'lazyplug_serve_call': call_a_served_module,
     'lazyplug_register_launchers': factories.launcher_names,
     'lazyplug_register_service_registries': factories.registry_schemes,
     'lazyplug_register_cache_stores': factories.cache_strategies,

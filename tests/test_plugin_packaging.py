@@ -20,9 +20,9 @@ def project(plugin):
     return tomllib.loads((plugin / 'pyproject.toml').read_text())
 
 
-def test_the_five_plugins_are_found():
-    assert [p.name for p in PLUGINS] == ['lazyplug-ray', 'lazyplug-redis', 'lazyplug-sklearn', 'lazyplug-template',
-                                         'lazyplug-web']
+def test_the_six_plugins_are_found():
+    assert [p.name for p in PLUGINS] == ['lazyplug-otel', 'lazyplug-ray', 'lazyplug-redis', 'lazyplug-sklearn',
+                                         'lazyplug-template', 'lazyplug-web']
 
 
 @pytest.mark.parametrize('plugin', PLUGINS, ids=lambda p: p.name)

@@ -12,11 +12,12 @@ from .host import host
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from typing import Any
 
     import click
 
+    from .flow.base import FlowBase
     from .lifecycle import Plan, Task, TaskList
     from .module.base import ModuleBase
 
@@ -53,6 +54,29 @@ def module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict[str, Any
     if not _flags.module_call:
         return module._call_impl(args, kwargs)
     return manager.hook.lazyplug_module_call(module=module, args=args, kwargs=kwargs)
+
+
+def flow_call(flow: FlowBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    manager = host.manager()
+    if not _flags.flow_call:
+        return flow._lazyplug_call(*args, **kwargs)
+    return manager.hook.lazyplug_flow_call(flow=flow, args=args, kwargs=kwargs)
+
+
+def service_call(service: str, method: str | None, headers: dict[str, str], call: Callable[[], Any]) -> Any:
+    manager = host.manager()
+    if not _flags.service_call:
+        return call()
+    return manager.hook.lazyplug_service_call(service=service, method=method, headers=headers, call=call)
+
+
+def serve_call(service: str, target: Any, method: str | None, headers: Mapping[str, str],
+               call: Callable[[], Any]) -> Any:
+    manager = host.manager()
+    if not _flags.serve_call:
+        return call()
+    return manager.hook.lazyplug_serve_call(service=service, target=target, method=method, headers=headers,
+                                            call=call)
 
 
 def per_plugin(hook_name: str, arguments: Callable[[str], dict[str, Any]],

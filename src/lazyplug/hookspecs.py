@@ -21,7 +21,8 @@ The register hooks name launchers, registry schemes and cache strategies: each c
 ``register(name, factory)``. The types they deal in are in :mod:`lazyplug.interfaces`.
 
 ``lazyplug.builtin.progress`` is a complete example: it wraps ``lazyplug_run_phase`` and
-``lazyplug_run_task``.
+``lazyplug_run_task``. The ``lazyplug-otel`` distribution (``plugins/lazyplug-otel``) wraps
+every lifecycle and call hook to trace an application with OpenTelemetry.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import click
 
+    from .flow.base import FlowBase
     from .interfaces import Register
     from .lifecycle import Plan, Task, TaskList
     from .module.base import ModuleBase
@@ -143,6 +145,78 @@ def lazyplug_module_call(module: ModuleBase, args: tuple[Any, ...], kwargs: dict
     :return: the call's result. The built-in implementation runs the module's own call hooks and
         ``forward``. A wrapper sees the result (``result = yield``) or the exception. A
         non-wrapper returning anything but ``None`` replaces the call.
+    """
+
+
+@hookspec(firstresult=True)
+def lazyplug_flow_call(flow: FlowBase, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call a flow: a pipeline, a parallel, a switch, a loop, a graph...
+
+    Called for every call of every flow, nested flows included, while some plugin other than the
+    built-in one implements it. Otherwise a flow call pays nothing for hooks. Facts for
+    implementations:
+
+    * The items of a parallel flow (and of ``warp``, ``diverter``) run on other threads, each in
+      a copy of the caller's ``contextvars`` context: what a wrapper sets in a context variable
+      before its ``yield`` is seen by every item.
+    * A module item's call is a :func:`lazyplug_module_call` inside this one.
+
+    :param flow: the flow being called.
+    :param args: the positional arguments, as the caller passed them.
+    :param kwargs: the keyword arguments.
+    :return: the flow's output. The built-in implementation runs the flow. A wrapper sees the
+        output (``output = yield``) or the exception. A non-wrapper returning anything but
+        ``None`` replaces the call.
+    """
+
+
+# -- served modules -----------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def lazyplug_service_call(service: str, method: str | None, headers: dict[str, str],
+                          call: Callable[[], Any]) -> Any:
+    """Send one call to a served module (a ServerModule or UrlModule call, or ``_call``).
+
+    Called in the caller's thread and context, once per call, before the request is sent.
+    Called only while some plugin other than the built-in one implements it.
+
+    :param service: what the call goes to, as error messages name it
+        (``'Classifier served by ServerModule'``).
+    :param method: the method called (``sm._call('name')``), or ``None`` for a call of the
+        served module itself.
+    :param headers: HTTP headers to send with the request, empty at first. A wrapper adds
+        entries before its ``yield`` (a trace context's ``traceparent``, say); the server's
+        :func:`lazyplug_serve_call` receives them. Names must be HTTP tokens, not one lazyplug
+        sends itself; values are Latin-1 text without control characters.
+    :param call: sends the request with ``headers`` as they are when it is called.
+    :return: the call's result. The built-in implementation sends the request with ``headers``
+        and returns the reply's result (or raises its error). A wrapper sees the result or the
+        exception. For a streamed call (``sm.stream(x)``) ``call`` returns once the reply has
+        begun, with what the client reads the deltas from: a wrapper sees the sending, and an
+        error reply, but not the deltas.
+    """
+
+
+@hookspec(firstresult=True)
+def lazyplug_serve_call(service: str, target: Any, method: str | None, headers: Mapping[str, str],
+                        call: Callable[[], Any]) -> Any:
+    """Run one call a server received, in the server.
+
+    Called in the server's process, in the thread that runs the call, once per call or method
+    call that passed the server's checks (authentication, size, a well-formed body). Called only
+    while some plugin other than the built-in one implements it. The request's ``globals`` are
+    in force already.
+
+    :param service: the served module's name in messages (the client's ``service``).
+    :param target: the served module, flow or callable.
+    :param method: the method called, or ``None`` for a call of ``target`` itself.
+    :param headers: the request's HTTP headers: lowercase names, Latin-1 values, repeated
+        headers joined with ``,``. The ``security-key`` header is left out. They come from the
+        network: check a value before trusting it.
+    :param call: runs the call (``pre``, ``target``, ``post``) and returns its result.
+    :return: the call's result, which the server sends back. The built-in implementation
+        returns ``call()``. An exception becomes the error reply.
     """
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ['FLAGS', 'HookFlags', 'HostState', 'PluginHost', 'host']
 
-FLAGS = ('module_call', 'collect_tasks', 'run_task', 'task_progress')
+FLAGS = ('module_call', 'flow_call', 'service_call', 'serve_call', 'collect_tasks', 'run_task', 'task_progress')
 """The hooks with a fast path: ``lazyplug_<flag>`` is skipped while only built-in plugins implement it."""
 
 
@@ -46,6 +46,9 @@ class HookFlags:
 
     def __init__(self) -> None:
         self.module_call = True
+        self.flow_call = True
+        self.service_call = True
+        self.serve_call = True
         self.collect_tasks = True
         self.run_task = True
         self.task_progress = True

@@ -7,7 +7,9 @@ import threading
 import types
 from collections.abc import Callable, Iterator
 
+from .. import _hookcalls
 from ..errors import FlowError
+from ..host import host
 from ..reprs import make_repr
 from ..streaming.stream import Stream, declares_stream, drain, open_call
 from ..values import arguments, kwargs, package
@@ -95,8 +97,20 @@ class FlowBase:
     (``pipeline(f1=f, f2=g)``), or by assignment inside a with-block
     (``with pipeline() as p: p.f1 = f``). A class given as an item is instantiated with no
     arguments. ``post_action`` is called with the flow's output, and its result is ignored.
-    Subclasses implement ``_run(value, kw)``.
+    Subclasses implement ``_run(value, kw)``. A subclass that defines ``__call__`` has it
+    called through ``lazyplug_flow_call`` as this class's is.
     """
+
+    # The class's own __call__, hooks aside: __call__ is this, or _hooked_call while some plugin
+    # implements lazyplug_flow_call (see _follow_flow_call)
+    _lazyplug_call: Callable[..., Any]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        own = cls.__dict__.get('__call__')
+        if own is not None and own is not _hooked_call:
+            cls._lazyplug_call = own
+            cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
 
     def __init__(self, *items: Any, post_action: Callable[..., Any] | None = None, auto_capture: bool = False,
                  **named_items: Any) -> None:
@@ -344,6 +358,28 @@ class FlowBase:
 
 
 _END: Any = object()
+_flags = host.flags
+FlowBase._lazyplug_call = FlowBase.__call__
+
+
+def _hooked_call(self: FlowBase, *args: Any, **kw: Any) -> Any:
+    return _hookcalls.flow_call(self, args, kw)
+
+
+def _follow_flow_call() -> None:
+    # one check when the plugins change instead of one in every call (as ModuleBase's __call__):
+    # every flow class that defines its own call (they are found through __subclasses__, which
+    # forgets classes that are gone) calls it directly, or through the hook
+    classes: list[type[FlowBase]] = [FlowBase]
+    while classes:
+        cls = classes.pop()
+        own = cls.__dict__.get('_lazyplug_call')
+        if own is not None:
+            cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
+        classes.extend(cls.__subclasses__())
+
+
+host.watch(_follow_flow_call)
 
 
 def _variable_naming(flow: FlowBase, frame: types.FrameType | None) -> tuple[str, Any] | None:

@@ -27,7 +27,7 @@ class Pipeline(FlowBase):
 
     def __call__(self, arg: Any = _NO_ARG, /, *args: Any, **kw: Any) -> Any:
         if args or kw or arg is _NO_ARG or not self._plain:
-            return FlowBase.__call__(self, arg, *args, **kw)
+            return FlowBase._lazyplug_call(self, arg, *args, **kw)
         # The common call (one value, no references, nothing to do around the run): the loop of
         # _run, inlined, because this is the hottest path of the library.
         items = iter(self._items)

@@ -26,7 +26,9 @@ A reply is one of two kinds:
     streamed), or ``{"error": {...}}``: the module raised after the lines before it. A value
     that cannot travel is such an error, and ends the stream.
 
-A client that disconnects (or closes its stream) stops the module's generator at its next delta.
+Plugins wrapping ``lazyplug_serve_call`` run around the call (a streamed one to its end), and
+get the request's headers. A client that disconnects (or closes its stream) stops the module's
+generator at its next delta.
 A stream counts against ``max_calls`` until it ends. Errors are logged on the ``lazyplug.serve``
 logger; the server keeps serving.
 """
@@ -43,8 +45,10 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from types import FunctionType
 
+from .. import _hookcalls
 from ..context import globals as _globals
 from ..errors import CodecError
+from ..host import host
 from ..streaming.queues import DEFAULT, relay
 from ..streaming.stream import MARK, open_call, output_of
 from ..values import kwargs, package
@@ -61,6 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = ['KEEP_ALIVE', 'Page', 'ServeApp', 'error_body', 'own_methods']
 
+_flags = host.flags
 KEEP_ALIVE = 60  # seconds the server keeps an idle connection; replies say so, and clients reuse it for less
 _log = logging.getLogger('lazyplug.serve')
 
@@ -209,7 +214,8 @@ class ServeApp:
         streaming = False
         try:
             # the worker resolves reply.first itself: one wake-up of the loop per plain call
-            self._executor.submit(self._run, *request, reply)
+            headers = _plugin_headers(scope) if _flags.serve_call else None
+            self._executor.submit(self._run, *request, headers, reply)
             first = await reply.first
             if first is STREAMING:
                 streaming = True  # __call__ sends it, then counts the call as over
@@ -280,19 +286,13 @@ class ServeApp:
         raise _HTTPError(404, 'NotFound', f'{self.name} has no method {name!r}')
 
     def _run(self, name: str | None, args: list[Any], kw: dict[str, Any], session: dict[str, Any], stream: bool,
-             reply: Reply) -> None:
+             headers: dict[str, str] | None, reply: Reply) -> None:
         """Run one call in a worker thread; its reply goes to ``reply``."""
         with _globals.session(session):
             # deltas queued in this session (calls the module makes) go to the caller, as they come
             relay(partial(self._queued, reply))
-            streamed = False
             try:
-                if name is not None:
-                    result = output_of(getattr(self.target, name)(*args, **kw))
-                elif stream:
-                    result, streamed = self._stream(args, kw, reply)
-                else:
-                    result = self._call(args, kw)
+                result = self._invoke(name, args, kw, stream, headers, reply)
             except BaseException as exc:  # SystemExit too: a reply must always be sent
                 if not isinstance(exc, Exception):
                     exc = RuntimeError(f'{type(exc).__name__}: {exc}')
@@ -304,34 +304,42 @@ class ServeApp:
                 relay(None)
             try:
                 document = {'result': result, 'globals': codec.encodable_items(_globals.snapshot())}
-                if streamed:
+                if reply.streamed:
                     document['streamed'] = True
                 reply.finish(200, codec.dumps(document, '', self.max_depth))
             except CodecError as exc:
                 reply.finish(500, error_body('CodecError', str(exc), self.name))
 
+    def _invoke(self, name: str | None, args: list[Any], kw: dict[str, Any], stream: bool,
+                headers: dict[str, str] | None, reply: Reply) -> Any:
+        """Run the call; through ``lazyplug_serve_call`` when plugins wrap it (they get ``headers``)."""
+        if name is not None:
+            call = partial(_method_output, getattr(self.target, name), args, kw)
+        else:
+            call = partial(self._stream, args, kw, reply) if stream else partial(self._call, args, kw)
+        return call() if headers is None else _hookcalls.serve_call(self.name, self.target, name, headers, call)
+
     def _call(self, args: list[Any], kw: dict[str, Any]) -> Any:
         args, kw = self._prepare(args, kw)
         return self._finish(output_of(self.target(*args, **kw)), args)
 
-    def _stream(self, args: list[Any], kw: dict[str, Any], reply: Reply) -> tuple[Any, bool]:
-        """Send the deltas of the call as lines; its output, and whether it streamed. A client that
-        went away stops the generator (the output is then None)."""
+    def _stream(self, args: list[Any], kw: dict[str, Any], reply: Reply) -> Any:
+        """Send the deltas of the call as lines, and return its output (``reply.streamed`` says
+        whether it streamed). A client that went away stops the generator (the output is then None)."""
         args, kw = self._prepare(args, kw)
         deltas = open_call(self.target, tuple(args), kw)
-        streamed = False
         count = 0
         try:
             while True:
                 try:
                     delta = next(deltas)
                 except StopIteration as end:
-                    return self._finish(end.value, args), streamed
+                    return self._finish(end.value, args)
                 if delta is MARK:
-                    streamed = True
+                    reply.streamed = True
                     continue
                 if not reply.line(codec.dumps_entry('delta', delta, f'delta {count}', self.max_depth) + b'\n'):
-                    return None, streamed
+                    return None
                 count += 1
         finally:
             deltas.close()
@@ -359,6 +367,21 @@ class ServeApp:
             return output
         original = args[0] if len(args) == 1 else package(args)
         return self.post(output, original) if self.post_takes_input else self.post(output)
+
+
+def _method_output(method: Any, args: list[Any], kw: dict[str, Any]) -> Any:
+    return output_of(method(*args, **kw))
+
+
+def _plugin_headers(scope: dict[str, Any]) -> dict[str, str]:
+    """The request's headers as ``lazyplug_serve_call`` gets them: repeated ones joined, the key left out."""
+    found: dict[str, str] = {}
+    for raw_name, raw_value in scope['headers']:
+        if raw_name == b'security-key':
+            continue
+        name, value = raw_name.decode('latin-1'), raw_value.decode('latin-1')
+        found[name] = f'{found[name]},{value}' if name in found else value
+    return found
 
 
 def _positional_count(func: Any) -> int:

@@ -25,10 +25,13 @@ from __future__ import annotations
 import errno
 import itertools
 import json
+import re
 import threading
 import time
 import urllib.parse
+from functools import partial
 
+from .. import _hookcalls
 from ..config import config
 from ..context import globals as _globals
 from ..errors import (
@@ -36,10 +39,12 @@ from ..errors import (
     CallOutcomeUnknownError,
     CallTimeoutError,
     CodecError,
+    InvalidArgumentError,
     RemoteError,
     ServiceBusyError,
     ServiceUnavailableError,
 )
+from ..host import host
 from ..streaming.queues import DEFAULT, Entry, SessionQueue, queue_of
 from ..streaming.stream import MARK, exhaust
 from . import codec
@@ -60,6 +65,35 @@ REFRESH_EVERY = 5.0
 """Seconds between two look-ups of a service's replicas by a client in use (1 s while one is unreachable)."""
 
 _connections = threading.local()  # {scheme://netloc: Connection} of this thread
+_flags = host.flags
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED = frozenset({'host', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive',
+                       'security-key', 'te', 'trailer', 'upgrade', 'expect'})
+"""Headers lazyplug sends itself or that frame the request: a plugin may not add them."""
+
+
+def _header_lines(headers: dict[str, str]) -> bytes:
+    """The header lines of the headers plugins added to a call, checked: a bad one would break or forge the request."""
+    lines = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name) or name.lower() in _RESERVED:
+            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call added the header {name!r}: a header '
+                                       'name is an HTTP token (letters, digits and !#$%&\'*+-.^_`|~) other than '
+                                       f'{", ".join(sorted(_RESERVED))}; the call did not run')
+        if not isinstance(value, str) or not value.isprintable() or not _latin1(value):
+            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call gave the header {name!r} the value '
+                                       f'{value!r}: a header value is Latin-1 text without control characters; the '
+                                       'call did not run')
+        lines.append(f'{name}: {value}\r\n'.encode('latin-1'))
+    return b''.join(lines)
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode('latin-1')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _why(exc: BaseException) -> str:
@@ -295,7 +329,9 @@ class ServiceClient:
         The request is sent when the first delta is asked for. Closing the generator early
         closes the connection: the server stops the module's generator.
         """
-        status, reply, url = self._send('/call', self._body({'args': list(args), 'kwargs': kw, 'stream': True}))
+        body = self._body({'args': list(args), 'kwargs': kw, 'stream': True})
+        # plugins wrapping lazyplug_service_call see the request sent and the reply begun; the deltas follow
+        status, reply, url = self._through_plugins(None, partial(self._send, '/call', body))
         if not isinstance(reply, _Lines):
             document = self._result(status, reply, url)
             if document.get('streamed'):
@@ -321,20 +357,20 @@ class ServiceClient:
             request['globals'] = codec.encodable_items(_globals.snapshot())
         return codec.dumps(request, '')  # a value that cannot travel fails here, before sending
 
-    def _send(self, path: str, body: bytes) -> tuple[int, bytes | _Lines, str]:
+    def _send(self, path: str, body: bytes, headers: bytes) -> tuple[int, bytes | _Lines, str]:
         urls = self.urls
         if self._lookup is None:
-            return self._send_to(urls, path, body)
+            return self._send_to(urls, path, body, headers)
         self._look_up_later(urls)
         try:
-            return self._send_to(urls, path, body)
+            return self._send_to(urls, path, body, headers)
         except ServiceUnavailableError:
             moved = self._look_up_now(urls)  # none of them could be reached: has the service moved?
             if not moved:
                 raise
-        return self._send_to(moved, path, body)
+        return self._send_to(moved, path, body, headers)
 
-    def _send_to(self, urls: list[str], path: str, body: bytes) -> tuple[int, bytes | _Lines, str]:
+    def _send_to(self, urls: list[str], path: str, body: bytes, headers: bytes) -> tuple[int, bytes | _Lines, str]:
         """Send to ``urls`` in turn, reachable ones first; one that did not run the call (it cannot be
         reached, or it is busy) passes it to the next."""
         if not urls:
@@ -347,7 +383,7 @@ class ServiceClient:
         failures: list[ServiceUnavailableError] = []
         for index, url in enumerate(order):
             try:
-                status, data = _post(url, path, body, self._headers)
+                status, data = _post(url, path, body, headers)
             except ServiceUnavailableError as exc:
                 reachability.unreachable(url)
                 failures.append(exc)
@@ -394,10 +430,21 @@ class ServiceClient:
         return [url for url in self._look_up() or () if url not in tried]
 
     def _request(self, path: str, request: dict[str, Any]) -> Any:
-        status, reply, url = self._send(path, self._body(request))
+        return self._through_plugins(request.get('method'), partial(self._exchange, path, self._body(request)))
+
+    def _exchange(self, path: str, body: bytes, headers: bytes) -> Any:
+        """Send one request and return the result of its reply (or raise its error)."""
+        status, reply, url = self._send(path, body, headers)
         if isinstance(reply, _Lines):  # calls the module made queued deltas: they come first
             return exhaust(self._follow(reply))
         return self._result(status, reply, url).get('result')
+
+    def _through_plugins(self, method: str | None, send: Callable[[bytes], Any]) -> Any:
+        """``send(headers)``; through ``lazyplug_service_call`` when plugins wrap it (they add headers)."""
+        if not _flags.service_call:
+            return send(self._headers)
+        added: dict[str, str] = {}  # what plugins wrapping lazyplug_service_call send along
+        return _hookcalls.service_call(self.label, method, added, lambda: send(self._headers + _header_lines(added)))
 
     def _result(self, status: int, data: bytes, url: str) -> dict[str, Any]:
         """The decoded document of a plain reply (its globals taken in), or the error it reports."""

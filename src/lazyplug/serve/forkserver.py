@@ -70,10 +70,10 @@ def serve_forever(control_fd: int) -> None:
         pid = os.fork()
         if pid == 0:
             control.close()
-            try:
-                _become_server(fds, json.loads(message))
-            finally:
-                os._exit(1)
+            _become_server(fds, json.loads(message))
+            # the server has ended: this process exits as Python does (its atexit handlers run, as
+            # in a server started afresh), never back into this loop; so does an exception
+            raise SystemExit(0)
         for fd in fds:
             os.close(fd)
         control.sendall(struct.pack('>q', pid))

@@ -3,13 +3,16 @@
 The parent writes a :class:`ServeSpec` to the child's standard input (8 bytes of length, then the
 cloudpickled spec: the user's own code going to the user's own child, never over the network) and
 keeps that pipe open. The child binds its socket, prints ``LAZYPLUG_LISTENING <port>``, and serves
-until it is told to stop (SIGTERM) or its parent goes away (the pipe reaches end of file).
+until it is told to stop (SIGTERM: it then finishes the calls it runs and exits as Python does,
+``atexit`` handlers included, with status 143) or its parent goes away (the pipe reaches end of
+file: it ends at once).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
 import sys
 import threading
@@ -165,5 +168,13 @@ def main() -> None:
     sock = bind(spec.host, spec.port)
     threading.Thread(target=_exit_with_parent, args=(stdin,), name='lazyplug-parent-watch', daemon=True).start()
     server = serve(spec, sock)
+    # uvicorn stops gracefully on SIGTERM, then raises it again to the handler it found: this one
+    # makes it an exit as Python does, so that what the server registered to run at exit runs
+    # (plugins flushing what they buffered), where the default handler would end the process
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     print(f'{READY_PREFIX}{sock.getsockname()[1]}', flush=True)
     server.run(sockets=[sock])
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)

@@ -51,6 +51,7 @@ class Reply:
         self.loop = loop
         self.first: asyncio.Future[Any] = loop.create_future()
         self.cancelled = False
+        self.streamed = False  # the call streamed (its output is not a delta): the worker's to set
         self._lines: list[bytes] = []
         self._started = False
         self._ended = False
