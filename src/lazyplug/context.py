@@ -44,9 +44,6 @@ def current_session() -> Session:
         return data
 
 
-_current = current_session  # the name lazyplug.flow._pool imports, until it imports current_session
-
-
 class _Session:
     """The context manager of ``Globals.session``."""
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar, copy_context
 
 from ..config import config
-from ..context import _current as _ensure_session
+from ..context import current_session
 from ..errors import FlowError
 
 TYPE_CHECKING = False
@@ -158,7 +158,7 @@ def run_all(calls: Sequence[Callable[[], Any]], *,
     is None, a successful call's exception is None). With ``barrier``, the calls are the items of a
     parallel flow: ``current_rendezvous()`` is theirs while they run.
     """
-    _ensure_session()  # the items share the caller's session: it must exist before contexts are copied
+    current_session()  # the items share the caller's session: it must exist before contexts are copied
     n = len(calls)
     results: list[Any] = [None] * n
     errors: list[BaseException | None] = [None] * n

@@ -77,7 +77,7 @@ def _check_serving(m: Any, methods: Any, ssl_certfile: Any, ssl_keyfile: Any) ->
         if not isinstance(name, str) or not name.isidentifier() or name.startswith('_'):
             raise InvalidArgumentError(f'methods must be names of public methods (["update", ...]), not {name!r}')
         if not callable(getattr(m, name, None)):
-            raise InvalidArgumentError(f'methods: {_describe(m)} has no method {name!r}')
+            raise InvalidArgumentError(f'methods: {_served_name(m)} has no method {name!r}')
     if ssl_keyfile is not None and ssl_certfile is None:
         raise InvalidArgumentError('ssl_keyfile is the key of the certificate in ssl_certfile: give both, or '
                                    'ssl_certfile alone if it holds the key too')
@@ -101,10 +101,43 @@ def _check_stream(stream: Any, return_trace: bool, post: Any) -> None:
                                    'joined (as in LazyLLM); transform them in the served module')
 
 
-def _describe(m: Any) -> str:
+def _served_name(m: Any) -> str:
+    """How messages name the served ``m``: its class and name, or its qualified name."""
     if isinstance(m, ModuleBase):
         return f'{type(m).__name__} {m.name}' if m.name else type(m).__name__
     return getattr(m, '__qualname__', None) or type(m).__name__
+
+
+def _check_arguments(m: Any, url: Any, *, id: Any, stream: Any, return_trace: bool, post: Any,  # noqa: A002
+                     num_replicas: Any, port: Any, security_key: Any) -> tuple[Any, str | None, str | None]:
+    """ServerModule's arguments checked: what it serves, the URL it calls, and its security key
+    (``True`` made into a new one)."""
+    if isinstance(m, str):  # a URL, as in LazyLLM's ServerModule(url)
+        if url is not None:
+            raise InvalidArgumentError(f'ServerModule got two URLs, {m!r} and url={url!r}: give one')
+        m, url = None, m
+    if (m is None) == (url is None):
+        raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
+                                   'running service (one of them)')
+    if m is not None and not callable(m):
+        raise InvalidArgumentError(f'ServerModule serves a module, flow or callable, not {m!r}')
+    if id is not None:
+        if url is not None:
+            raise InvalidArgumentError(f'ServerModule(url=...) calls a running service and publishes nothing: '
+                                       f'id={id!r} names a service this module deploys (give one of them)')
+        _check_id(id)
+    _check_stream(stream, return_trace, post)
+    if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
+        raise InvalidArgumentError(f'num_replicas must be a whole number of at least 1, not {num_replicas!r}')
+    if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
+        raise InvalidArgumentError(f'port must be a TCP port number (1-65535), not {port!r}')
+    if security_key is True:
+        security_key = 'sk-' + secrets.token_hex(16)
+    if security_key is not None and (not isinstance(security_key, str) or not security_key
+                                     or not all(33 <= ord(c) < 127 for c in security_key)):
+        raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
+                                   '(it travels in an HTTP header), or True to generate one')
+    return m, url, security_key
 
 
 class _ServerModuleImpl(ModuleBase):
@@ -355,34 +388,11 @@ class ServerModule(UrlModule):
                  host: str = '127.0.0.1', id: str | None = None, methods: Any = None,  # noqa: A002 - as ModuleBase's
                  ssl_certfile: Any = None, ssl_keyfile: Any = None) -> None:
         ModuleBase.__init__(self, return_trace=return_trace)
-        if isinstance(m, str):  # a URL, as in LazyLLM's ServerModule(url)
-            if url is not None:
-                raise InvalidArgumentError(f'ServerModule got two URLs, {m!r} and url={url!r}: give one')
-            m, url = None, m
-        if (m is None) == (url is None):
-            raise InvalidArgumentError('ServerModule takes a module, flow or callable to serve, or the url= of a '
-                                       'running service (one of them)')
-        if m is not None and not callable(m):
-            raise InvalidArgumentError(f'ServerModule serves a module, flow or callable, not {m!r}')
-        if id is not None:
-            if url is not None:
-                raise InvalidArgumentError(f'ServerModule(url=...) calls a running service and publishes nothing: '
-                                           f'id={id!r} names a service this module deploys (give one of them)')
-            _check_id(id)
-        _check_stream(stream, return_trace, post)
-        if not isinstance(num_replicas, int) or isinstance(num_replicas, bool) or num_replicas < 1:
-            raise InvalidArgumentError(f'num_replicas must be a whole number of at least 1, not {num_replicas!r}')
-        if port is not None and (not isinstance(port, int) or not 0 < port < 65536):
-            raise InvalidArgumentError(f'port must be a TCP port number (1-65535), not {port!r}')
-        if security_key is True:
-            security_key = 'sk-' + secrets.token_hex(16)
-        if security_key is not None and (not isinstance(security_key, str) or not security_key
-                                         or not all(33 <= ord(c) < 127 for c in security_key)):
-            raise InvalidArgumentError('security_key must be a non-empty string of visible ASCII characters '
-                                       '(it travels in an HTTP header), or True to generate one')
+        m, url, security_key = _check_arguments(m, url, id=id, stream=stream, return_trace=return_trace, post=post,
+                                                num_replicas=num_replicas, port=port, security_key=security_key)
         serving = _check_serving(m, methods, ssl_certfile, ssl_keyfile)
         self._stream = stream
-        label = f'{_describe(m)} served by ServerModule' if m is not None else f'the service at {url}'
+        label = f'{_served_name(m)} served by ServerModule' if m is not None else f'the service at {url}'
         paths = [pythonpath] if isinstance(pythonpath, str) else list(pythonpath or [])
         self._impl = _ServerModuleImpl(m, pre=pre, post=post, launcher=launcher, port=port, host=host,
                                        num_replicas=num_replicas, security_key=security_key or None,
