@@ -1,13 +1,11 @@
 """A session's stream queues (LazyLLM's ``FileSystemQueue``) and ``lazyplug.ThreadPoolExecutor``, in this process."""
 
-import sys
 import threading
 
 import pytest
 
-import lazyplug
 from lazyplug import FileSystemQueue, ThreadPoolExecutor, globals
-from lazyplug.errors import InvalidArgumentError, PluginNotInstalledError
+from lazyplug.errors import InvalidArgumentError
 from lazyplug.streaming.queues import queue_of, relay
 
 
@@ -91,12 +89,3 @@ def test_a_plain_thread_starts_a_session_of_its_own():
     thread.start()
     thread.join()
     assert seen == [None]
-
-
-def test_web_module_without_its_plugin_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'lazyplug_web', None)  # as if not installed
-    monkeypatch.delitem(lazyplug.__dict__, 'WebModule', raising=False)
-    monkeypatch.delitem(sys.modules, 'lazyplug.module.web', raising=False)
-    with pytest.raises(PluginNotInstalledError, match=r'pip install lazyplug-web') as info:
-        lazyplug.WebModule
-    assert isinstance(info.value, ImportError)

@@ -332,6 +332,18 @@ def test_a_sessions_queue_never_sees_the_deltas_of_another_session(started):
     assert got == {'left': 'left', 'right': 'right'}
 
 
+def test_streams_open_at_once_in_one_thread_never_mix(started):
+    sm = started(ServerModule(Letters(), launcher='local'))
+    lower, upper = sm.stream('abcdefghij'), sm.stream('ABCDEFGHIJ')
+    pairs = []
+    for pair in zip(lower, upper, strict=True):  # read in turns: each stream has a connection of its own
+        pairs.append(pair)
+        if len(pairs) == 3:
+            assert sm('xyz') == 'xyz'  # and a plain call meanwhile gets its own answer
+    assert pairs == list(zip('abcdefghij', 'ABCDEFGHIJ', strict=True))
+    assert (lower.result, upper.result) == ('abcdefghij', 'ABCDEFGHIJ')
+
+
 def test_a_stream_read_to_its_end_leaves_its_connection_for_the_next_call(started):
     from lazyplug.serve import client
     sm = started(ServerModule(Letters(), launcher='thread'))

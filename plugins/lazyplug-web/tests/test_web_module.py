@@ -44,6 +44,35 @@ def test_the_page_is_served_from_the_deploy_phase_and_stopped_with_the_module(st
         get(url)
 
 
+class Learner(ModuleBase):
+    """Streams what it learnt in the train phase, then its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.learnt = None
+
+    def _get_train_tasks(self):
+        return self._learn
+
+    def _learn(self):
+        self.learnt = 'learnt '
+
+    def forward(self, text):
+        yield self.learnt
+        yield text
+
+
+def test_update_trains_the_module_then_serves_the_page():
+    web = WebModule(Learner(), title='Learner')
+    try:
+        assert web.update() is web
+        assert get(web.url)[0] == 200
+        assert list(web.stream('x')) == ['learnt ', 'x']
+    finally:
+        web.stop()
+    assert web.url is None
+
+
 def test_a_web_module_inside_an_action_module_is_deployed_after_what_it_shows(started):
     served = ServerModule(Letters(), launcher='thread')
     web = WebModule(lazyplug.pipeline(str.strip, served))

@@ -31,11 +31,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ['COMMANDS', 'LazyplugCli', 'main', 'make_cli']
+__all__ = ['COMMANDS', 'PLUGIN_COMMANDS', 'LazyplugCli', 'main', 'make_cli']
 
 COMMANDS = (plugins_command, modules_command, tree_command, update_command, eval_command, call_command, ps_command,
             stop_command, logs_command)
 """lazyplug's own commands."""
+
+PLUGIN_COMMANDS = {'web': 'lazyplug-web'}
+"""Commands that plugin distributions of lazyplug's checkout add, by the distribution: a user who
+types one without it installed is told what to install."""
 
 _HELP = """Build, deploy, evaluate and inspect lazyplug applications.
 
@@ -58,10 +62,21 @@ class LazyplugCli(click.Group):
 
     * An exception escaping a command is ``Error: message`` and exit code 1.
     * Ctrl-C is exit code 130.
+    * A command of :data:`PLUGIN_COMMANDS` whose plugin is missing is a usage error saying what to install.
     * ``plugin_commands`` names the commands each plugin added.
     """
 
     plugin_commands: dict[str, list[str]]
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                            list[str]]:
+        name = args[0] if args else None
+        if name in PLUGIN_COMMANDS and self.get_command(ctx, name) is None:
+            dist = PLUGIN_COMMANDS[name]
+            ctx.fail(f'the command {name!r} comes from the {dist} plugin, which is not installed (or not loaded: '
+                     f'LAZYPLUG_PLUGINS, LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD): pip install {dist} (in a checkout of '
+                     f'lazyplug: pip install ./plugins/{dist})')
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
