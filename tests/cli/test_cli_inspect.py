@@ -437,9 +437,10 @@ def test_plugins_lists_what_a_plugin_registered_on_the_manager_itself_adds():
     assert [c.launchers for c in unnamed] == [['behind']]
 
 
-def test_a_command_of_a_plugin_that_is_not_installed_says_what_to_install(run):
-    result = run('web', 'app.py:app', LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD='1')
+@pytest.mark.parametrize(('command', 'plugin'), [('web', 'lazyplug-web'), ('trace', 'lazyplug-otel')])
+def test_a_command_of_a_plugin_that_is_not_installed_says_what_to_install(run, command, plugin):
+    result = run(command, 'app.py:app', LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD='1')
     assert result.returncode == 2 and not result.stdout
-    assert "the command 'web' comes from the lazyplug-web plugin" in result.stderr
-    assert 'pip install lazyplug-web' in result.stderr
+    assert f"the command '{command}' comes from the {plugin} plugin" in result.stderr
+    assert f'pip install {plugin}' in result.stderr
     assert "No such command 'nope'" in run('nope').stderr  # any other unknown command is click's usage error

@@ -37,7 +37,7 @@ COMMANDS = (plugins_command, modules_command, tree_command, update_command, eval
             stop_command, logs_command)
 """lazyplug's own commands."""
 
-PLUGIN_COMMANDS = {'web': 'lazyplug-web'}
+PLUGIN_COMMANDS = {'trace': 'lazyplug-otel', 'web': 'lazyplug-web'}
 """Commands that plugin distributions of lazyplug's checkout add, by the distribution: a user who
 types one without it installed is told what to install."""
 
