@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -161,6 +162,42 @@ def test_the_store_and_the_directory_it_makes_are_private_to_their_user(traced, 
 
 def test_a_program_that_flushes_keeps_its_spans_even_when_it_ends_without_exiting_cleanly(tmp_path):
     program(tmp_path, textwrap.dedent(PROGRAM) + 'import os, lazyplug_otel\nlazyplug_otel.flush()\nos._exit(0)\n')
+    assert len(json.loads(lazyplug_trace(tmp_path, '--json').stdout)) == 2
+
+
+WAITING = PROGRAM + '''
+    import signal, sys, time
+    if sys.argv[1] == 'own-handler':
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(7))
+    print('traced', flush=True)
+    time.sleep(60)
+'''
+
+
+def terminated(home, handler):
+    """Run PROGRAM, then wait: ended by SIGTERM once it has traced its calls; its status."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(('LAZYPLUG_', 'OTEL_'))}
+    env.update(LAZYPLUG_HOME=str(home), OTEL_BSP_SCHEDULE_DELAY='60000')  # no export but at the end
+    waiting = subprocess.Popen([sys.executable, '-c', textwrap.dedent(WAITING), handler], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert waiting.stdout.readline() == '(3, 3)\n' and waiting.stdout.readline() == 'traced\n'
+        waiting.send_signal(signal.SIGTERM)
+        return waiting.wait(60)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+        waiting.stdout.close()
+
+
+def test_a_program_ended_by_sigterm_keeps_its_spans_and_still_ends_by_the_signal(tmp_path):
+    assert terminated(tmp_path, 'default') == -signal.SIGTERM
+    assert len(json.loads(lazyplug_trace(tmp_path, '--json').stdout)) == 2
+
+
+def test_a_sigterm_handler_the_program_set_is_left_to_it(tmp_path):
+    assert terminated(tmp_path, 'own-handler') == 7  # its handler ran: sys.exit, whose exit flushes
     assert len(json.loads(lazyplug_trace(tmp_path, '--json').stdout)) == 2
 
 

@@ -2,17 +2,20 @@
 
 The standard variables apply: ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` (the service
 is ``lazyplug`` by default), ``OTEL_TRACES_SAMPLER``, ``OTEL_BSP_*``, ``OTEL_TRACES_EXPORTER`` and the
-OTLP exporters' own (see :func:`exporter_names`). The SDK flushes it at exit.
+OTLP exporters' own (see :func:`exporter_names`). The SDK flushes it at exit, and so does a
+program that SIGTERM ends (see :func:`flush_on_sigterm`).
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Any
 
 from lazyplug.errors import ConfigError
 
-__all__ = ['exporter_names', 'make_provider']
+__all__ = ['exporter_names', 'flush_on_sigterm', 'make_provider']
 
 
 def make_provider() -> Any:
@@ -27,6 +30,29 @@ def make_provider() -> Any:
     for exporter in _exporters():
         provider.add_span_processor(BatchSpanProcessor(exporter, **_batching()))
     return provider
+
+
+def flush_on_sigterm(provider: Any, timeout_millis: int = 5_000) -> None:
+    """Have SIGTERM flush ``provider`` (waiting at most ``timeout_millis``) before it ends the program.
+
+    Only where SIGTERM has its default handler, which ends a program without its ``atexit``
+    handlers (so without the SDK's flush): the program still ends by the signal, with the same
+    status. A handler the program (or a server) has set is left as it is. Signal handlers are set
+    from the main thread only: made in another, the provider is flushed at exit alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+
+    def flush_then_end(signum: int, frame: Any) -> None:
+        try:
+            provider.force_flush(timeout_millis)
+        finally:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, flush_then_end)
 
 
 def _batching() -> dict[str, Any]:

@@ -51,9 +51,10 @@ def _make_tracer() -> Tracer:
             from . import __version__
             provider = trace.get_tracer_provider()
             if isinstance(provider, trace.ProxyTracerProvider):  # nobody has set one: make it
-                from .provider import make_provider
+                from .provider import flush_on_sigterm, make_provider
                 provider = make_provider()
                 trace.set_tracer_provider(provider)
+                flush_on_sigterm(provider)
             _load()
             _tracer = provider.get_tracer('lazyplug_otel', __version__)
     return _tracer
