@@ -151,6 +151,27 @@ def test_a_file_that_is_no_trace_store_is_an_error_saying_what_to_do(tmp_path):
     assert result.exit_code == 1 and 'is not a trace store' in result.output and 'move it away' in result.output
 
 
+def _add_one_span_when_all_are_ready(path, trace_id, barrier):
+    barrier.wait()
+    TraceStore(path).add([_span(trace_id, 1)])
+
+
+def test_processes_that_make_the_store_at_once_all_keep_their_spans(tmp_path):
+    import multiprocessing
+    context = multiprocessing.get_context('fork')
+    for attempt in range(10):  # without waiting, SQLite refused one of three processes ("locked") 1 time in 10
+        path = str(tmp_path / f'traces-{attempt}.sqlite3')
+        barrier = context.Barrier(3)
+        processes = [context.Process(target=_add_one_span_when_all_are_ready,
+                                     args=(path, f'{attempt}{n}'.rjust(32, '0'), barrier)) for n in range(3)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        assert [p.exitcode for p in processes] == [0, 0, 0]
+        assert len(TraceStore(path).recent()) == 3
+
+
 def test_the_store_and_the_directory_it_makes_are_private_to_their_user(traced, tmp_path):
     assert (traced / 'traces.sqlite3').stat().st_mode & 0o777 == 0o600
     store = TraceStore(str(tmp_path / 'made' / 'traces.sqlite3'))

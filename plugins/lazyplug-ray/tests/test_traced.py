@@ -30,17 +30,39 @@ def traced(lazyplug_home):
         yield lazyplug_otel
 
 
+def served_square(started, lazyplug_home, schedule_delay_ms):
+    env = {'LAZYPLUG_OTEL': '1', 'LAZYPLUG_HOME': str(lazyplug_home), 'OTEL_BSP_SCHEDULE_DELAY': schedule_delay_ms}
+    return started(lazyplug.ServerModule(square, launcher=RayLauncher(runtime_env={'env_vars': env})))
+
+
+def client_span(store):
+    return next(s for t in store.recent() for s in store.spans(t.trace_id) if s.name == 'POST /call')
+
+
 def test_a_call_served_on_ray_continues_the_callers_trace(traced, started, lazyplug_home):
-    env = {'LAZYPLUG_OTEL': '1', 'LAZYPLUG_HOME': str(lazyplug_home), 'OTEL_BSP_SCHEDULE_DELAY': '50'}
-    served = started(lazyplug.ServerModule(square, launcher=RayLauncher(runtime_env={'env_vars': env})))
+    served = served_square(started, lazyplug_home, '50')
     assert served(7) == 49
     traced.flush()
     from lazyplug_otel.store import TraceStore
     store = TraceStore(str(lazyplug_home / 'traces.sqlite3'))
-    client = next(s for t in store.recent() for s in store.spans(t.trace_id) if s.name == 'POST /call')
+    client = client_span(store)
     deadline = time.monotonic() + 60  # the replica writes its spans within 50 ms of ending them
     while not [s for s in store.spans(client.trace_id) if s.name == 'serve square'] and time.monotonic() < deadline:
         time.sleep(0.1)
     server, = [s for s in store.spans(client.trace_id) if s.name == 'serve square']
     assert server.parent_id == client.span_id and server.kind == 'SERVER'
     assert server.pid != os.getpid() and client.pid == os.getpid()
+
+
+def test_a_replica_that_is_stopped_writes_the_spans_it_still_held(traced, started, lazyplug_home):
+    served = served_square(started, lazyplug_home, '600000')  # the replica writes only when it ends
+    assert served(3) == 9
+    served.stop()
+    from lazyplug_otel.store import TraceStore
+    store = TraceStore(str(lazyplug_home / 'traces.sqlite3'))  # where the replica writes
+    deadline = time.monotonic() + 30  # its process ends after Ray reports the replica gone
+    names = []
+    while 'serve square' not in names and time.monotonic() < deadline:
+        time.sleep(0.1)
+        names = [s.name for t in store.recent() for s in store.spans(t.trace_id)]
+    assert names.count('serve square') == 1

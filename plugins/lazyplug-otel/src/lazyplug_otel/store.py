@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import asdict, astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_ns);
 CREATE TABLE IF NOT EXISTS spans (trace_id TEXT NOT NULL, start_ns INTEGER NOT NULL, span TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS spans_by_trace ON spans (trace_id, start_ns);
 """
+_SET_UP_TIMEOUT = 30.0  # seconds a process waits for another that holds the store
 Row = list[Any]
 """A span as :meth:`TraceStore.write` takes it: its fields in the order of :class:`Span`'s, with the
 attributes as a dict and the events as a list of dicts."""
@@ -111,7 +113,22 @@ def _connect(path: str) -> sqlite3.Connection:
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path) or '.', mode=0o700, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    deadline = time.monotonic() + _SET_UP_TIMEOUT
+    while True:
+        try:
+            return _set_up(path)
+        except sqlite3.DatabaseError as exc:
+            # processes that make the store at once: SQLite does not wait its busy timeout for a
+            # change of the journal mode, it answers "locked" at once
+            if 'locked' in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.02)
+                continue
+            raise LazyplugError(f'{path} is not a trace store ({exc}): move it away, or set LAZYPLUG_OTEL_STORE '
+                                'to another path') from exc
+
+
+def _set_up(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=_SET_UP_TIMEOUT, isolation_level=None, check_same_thread=False)
     try:
         version = connection.execute('PRAGMA user_version').fetchone()[0]
         if version not in (0, _VERSION):
@@ -121,10 +138,6 @@ def _connect(path: str) -> sqlite3.Connection:
         connection.execute('PRAGMA synchronous=NORMAL')  # a trace store need not survive a power cut
         if version == 0:
             connection.executescript(_SCHEMA + f'PRAGMA user_version = {_VERSION};')
-    except sqlite3.DatabaseError as exc:
-        connection.close()
-        raise LazyplugError(f'{path} is not a trace store ({exc}): move it away, or set LAZYPLUG_OTEL_STORE to '
-                            'another path') from exc
     except BaseException:
         connection.close()
         raise

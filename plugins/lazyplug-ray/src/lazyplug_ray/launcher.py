@@ -181,6 +181,9 @@ def _get_actor_class() -> Any:
         return _actor_class
 
 
+_GRACE = 10.0  # seconds a replica shut down has to end itself, running its atexit handlers
+
+
 def _started(actors: list[Any], ready: list[Any]) -> list[Any]:
     """The actors whose ready() call has ended (with an answer or an error): the others never ran."""
     if not ready:
@@ -193,31 +196,49 @@ def _started(actors: list[Any], ready: list[Any]) -> list[Any]:
 def _remove(actors: list[Any], keys: list[str], started: list[Any] | None = None) -> None:
     """End ``actors`` for good, waiting until Ray reports them dead; forget their ports.
 
-    ``started``: those that may be serving (default: all), which are shut down gracefully first.
+    ``started``: those that may be serving (default: all), which are shut down gracefully first
+    and then end as a program does, running their ``atexit`` handlers (where plugins flush what
+    they buffered: a served module's spans). ``ray.kill`` would skip those handlers; it ends what
+    has not ended that way within ``_GRACE`` seconds, and what never started.
     """
     import ray
     if actors and ray.is_initialized():
-        from ray.exceptions import RayError
-        # shut the servers down gracefully (closing the ports, removing the port files), then
-        # kill the actors so that Ray does not restart them
         started = actors if started is None else started
+        ended: list[Any] = []
         if started:
             ray.wait([actor.shutdown.remote() for actor in started], num_returns=len(started), timeout=10)
-        for actor in actors:
+            for actor in started:  # Ray does not restart an actor that ends itself
+                actor.__ray_terminate__.remote()
+            alive = _wait_dead(started, _GRACE)
+            ended = [actor for actor in started if actor not in alive]
+        rest = [actor for actor in actors if actor not in ended]  # ray.kill would cut an ending one's atexit short
+        for actor in rest:
             ray.kill(actor, no_restart=True)
-        deadline = time.monotonic() + 30
-        for actor in actors:
-            while time.monotonic() < deadline:  # ray.kill only asks: wait until Ray says it is done
-                try:
-                    ray.get(actor.serving.remote(), timeout=max(deadline - time.monotonic(), 0.1))
-                except RayError:
-                    break
-                time.sleep(0.02)
+        _wait_dead(rest, 30)
     for key in keys:  # a replica that never started or died hard leaves its port file on this node
         try:
             os.remove(port_file(key))
         except OSError:
             pass
+
+
+def _wait_dead(actors: list[Any], seconds: float) -> list[Any]:
+    """Wait at most ``seconds`` until Ray reports every one of ``actors`` dead; those it does not."""
+    import ray
+    from ray.exceptions import RayError
+    deadline = time.monotonic() + seconds
+    alive = []
+    for actor in actors:
+        while True:
+            if time.monotonic() >= deadline:
+                alive.append(actor)
+                break
+            try:
+                ray.get(actor.serving.remote(), timeout=max(deadline - time.monotonic(), 0.1))
+            except RayError:
+                break
+            time.sleep(0.02)
+    return alive
 
 
 class RayDeployment(BasicDeployment):
