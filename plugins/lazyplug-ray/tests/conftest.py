@@ -8,6 +8,7 @@ Ray on the machine by their command lines; after the session no process may name
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 
@@ -34,11 +35,23 @@ def ray_cluster():
     # short: Ray's Unix socket paths live under it and must fit in 107 bytes
     temp_dir = tempfile.mkdtemp(prefix='lpray-')
     before = {p.pid for p in psutil.Process().children(recursive=True)}
-    ray.init(num_cpus=2, resources={'test_box': 1}, include_dashboard=True, _temp_dir=temp_dir,
-             logging_level=logging.WARNING)
+    # the replicas keep their port files in a temporary directory of the session's own (Ray's
+    # processes inherit TMPDIR; this process, which removes those of replicas that died hard, is
+    # told too), so that checking that none is left is not confused by another run's on the machine
+    saved_env, saved_tempdir = os.environ.get('TMPDIR'), tempfile.tempdir
+    os.environ['TMPDIR'] = tempfile.tempdir = temp_dir
+    try:
+        ray.init(num_cpus=2, resources={'test_box': 1}, include_dashboard=True, _temp_dir=temp_dir,
+                 logging_level=logging.WARNING)
+    finally:
+        if saved_env is None:
+            del os.environ['TMPDIR']
+        else:
+            os.environ['TMPDIR'] = saved_env
     try:
         yield ray.get_runtime_context().gcs_address
     finally:
+        tempfile.tempdir = saved_tempdir
         # Ray's servers are this process's children, its workers their children; the local
         # launcher's fork server (the tests compare with it) lives as long as this process, by design
         from lazyplug.launchers.local import fork_server_pid
