@@ -74,7 +74,8 @@ def test_blocked_it_is_not_even_imported_and_adds_no_command(tmp_path):
     assert found['status'] == 'blocked' and not found['imported']
     assert not found['flags']['module_call'] and found['plain']
     command = run(['lazyplug', 'trace'], LAZYPLUG_HOME=str(tmp_path), LAZYPLUG_DISABLED_PLUGINS='otel')
-    assert command.returncode == 2 and "No such command 'trace'" in command.stderr
+    assert command.returncode == 2 and "the command 'trace' comes from the lazyplug-otel plugin" in command.stderr
+    assert 'LAZYPLUG_DISABLED_PLUGINS' in command.stderr  # what left it out
 
 
 def test_turned_off_before_the_plugins_load_again_the_fast_paths_come_back(lazyplug_isolated):

@@ -15,11 +15,15 @@ import pytest
 from ray_helpers import assert_nothing_left, lazyplug_command, survivors, wait_until
 
 
-def run(script, **env):
+def run(script, lines=None, **env):
+    """The words ``script`` printed; with ``lines``, those of the lines it printed starting with
+    ``lines`` (Ray prints the log lines of its processes among the driver's)."""
     result = subprocess.run([sys.executable, '-c', textwrap.dedent(script)], capture_output=True, text=True,
                             timeout=240, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+    if lines is None:
+        return result.stdout.split()
+    return [word for line in result.stdout.splitlines() if line.startswith(lines) for word in line.split()[1:]]
 
 
 def test_installing_the_plugin_lists_it_and_imports_no_ray():
@@ -55,14 +59,14 @@ def test_without_a_cluster_a_local_ray_is_started_for_the_application_and_shut_d
 
             sm = ServerModule(double, launcher='ray')
             sm.start()
-            print(sm(4), ray.is_initialized())
+            print('>', sm(4), ray.is_initialized())
             sm.stop()
-            print(ray.is_initialized())
+            print('>', ray.is_initialized())
             # and when the application ends without stopping what it started
             ServerModule(double, launcher='ray').start()
-            print(ray.is_initialized())
-            print(*[p.pid for p in psutil.Process().children(recursive=True)])  # Ray's servers and workers
-        ''', RAY_TMPDIR=ray_tmp, LAZYPLUG_RAY_ADDRESS='')
+            print('>', ray.is_initialized())
+            print('>', *[p.pid for p in psutil.Process().children(recursive=True)])  # Ray's servers and workers
+        ''', RAY_TMPDIR=ray_tmp, LAZYPLUG_RAY_ADDRESS='', lines='>')
         assert printed[:4] == ['8', 'True', 'False', 'True'] and len(printed) > 4
         rays = [psutil.Process(int(pid)) for pid in printed[4:] if psutil.pid_exists(int(pid))]
         assert wait_until(lambda: not survivors(rays, ray_tmp)), survivors(rays, ray_tmp)

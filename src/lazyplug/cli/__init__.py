@@ -74,8 +74,8 @@ class LazyplugCli(click.Group):
         if name in PLUGIN_COMMANDS and self.get_command(ctx, name) is None:
             dist = PLUGIN_COMMANDS[name]
             ctx.fail(f'the command {name!r} comes from the {dist} plugin, which is not installed (or not loaded: '
-                     f'LAZYPLUG_PLUGINS, LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD): pip install {dist} (in a checkout of '
-                     f'lazyplug: pip install ./plugins/{dist})')
+                     f'LAZYPLUG_DISABLED_PLUGINS, LAZYPLUG_PLUGINS, LAZYPLUG_DISABLE_PLUGIN_AUTOLOAD): pip install '
+                     f'{dist} (in a checkout of lazyplug: pip install ./plugins/{dist})')
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:

@@ -207,10 +207,10 @@ def _remove(actors: list[Any], keys: list[str], started: list[Any] | None = None
         ended: list[Any] = []
         if started:
             ray.wait([actor.shutdown.remote() for actor in started], num_returns=len(started), timeout=10)
-            for actor in started:  # Ray does not restart an actor that ends itself
-                actor.__ray_terminate__.remote()
-            alive = _wait_dead(started, _GRACE)
-            ended = [actor for actor in started if actor not in alive]
+            # Ray does not restart an actor that ends itself; the call fails once it has ended
+            ending = [actor.__ray_terminate__.remote() for actor in started]
+            done = set(ray.wait(ending, num_returns=len(ending), timeout=_GRACE)[0])
+            ended = [actor for actor, ref in zip(started, ending, strict=True) if ref in done]
         rest = [actor for actor in actors if actor not in ended]  # ray.kill would cut an ending one's atexit short
         for actor in rest:
             ray.kill(actor, no_restart=True)
@@ -222,23 +222,18 @@ def _remove(actors: list[Any], keys: list[str], started: list[Any] | None = None
             pass
 
 
-def _wait_dead(actors: list[Any], seconds: float) -> list[Any]:
-    """Wait at most ``seconds`` until Ray reports every one of ``actors`` dead; those it does not."""
+def _wait_dead(actors: list[Any], seconds: float) -> None:
+    """Wait at most ``seconds`` until Ray reports every one of ``actors`` dead."""
     import ray
     from ray.exceptions import RayError
     deadline = time.monotonic() + seconds
-    alive = []
     for actor in actors:
-        while True:
-            if time.monotonic() >= deadline:
-                alive.append(actor)
-                break
+        while time.monotonic() < deadline:  # ray.kill only asks: wait until Ray says it is done
             try:
                 ray.get(actor.serving.remote(), timeout=max(deadline - time.monotonic(), 0.1))
             except RayError:
                 break
             time.sleep(0.02)
-    return alive
 
 
 class RayDeployment(BasicDeployment):
