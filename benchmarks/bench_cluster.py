@@ -163,11 +163,11 @@ def redis_restart(cluster: Cluster) -> list[Row]:
                 failed == 0)]
 
 
-LOAD = 0.3  # seconds each service's own deploy waits (tree_app.py's TREE_LOAD)
+DEPLOY_LOAD = 0.3  # seconds each service's own deploy waits (tree_app.py's TREE_LOAD)
 
 
 def deploy_seconds(cluster: Cluster, target: str, workers: int, launcher: str | None = None,
-                   load: float = LOAD) -> float:
+                   load: float = DEPLOY_LOAD) -> float:
     """The deploy phase's own figure ('deploy: N tasks done in S s') of `lazyplug update TARGET`."""
     app = cluster.serve(cluster.a, target, '--workers', str(workers),
                         env={'TREE_LAUNCHER': launcher or '', 'TREE_LOAD': str(load)})
@@ -195,8 +195,8 @@ def deploy_rows(cluster: Cluster, repeats: int) -> list[Row]:
     floor = min(deploy_seconds(cluster, 'tree_app.py:flat', 8, load=0) for _ in range(repeats))
     rows.append(Row('floor: the 8 independent services loading nothing, on Ray, workers=8', f'{floor:.2f} s',
                     "Ray starting 8 workers on this machine's cores"))
-    rows.append(Row('the most workers=8 can gain over workers=1 here', f'{flat_one / (floor + LOAD):.2f}x',
-                    f'workers=1 / (floor + {LOAD} s)'))
+    rows.append(Row('the most workers=8 can gain over workers=1 here', f'{flat_one / (floor + DEPLOY_LOAD):.2f}x',
+                    f'workers=1 / (floor + {DEPLOY_LOAD} s)'))
     eight = min(deploy_seconds(cluster, 'tree_app.py:flat', 8, 'local') for _ in range(repeats))
     one = min(deploy_seconds(cluster, 'tree_app.py:flat', 1, 'local') for _ in range(repeats))
     rows.append(Row('8 independent services, local launcher on a, workers=8', f'{eight:.2f} s',
