@@ -110,7 +110,7 @@ class FlowBase:
         own = cls.__dict__.get('__call__')
         if own is not None and own is not _hooked_call:
             cls._lazyplug_call = own
-            cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
+            _route_call(cls, own)
 
     def __init__(self, *items: Any, post_action: Callable[..., Any] | None = None, auto_capture: bool = False,
                  **named_items: Any) -> None:
@@ -356,7 +356,6 @@ class FlowBase:
         return make_repr('Flow', type(self).__name__, subs=subs, items=self._item_names)
 
 
-
 _END: Any = object()
 _flags = host.flags
 FlowBase._lazyplug_call = FlowBase.__call__
@@ -375,8 +374,13 @@ def _follow_flow_call() -> None:
         cls = classes.pop()
         own = cls.__dict__.get('_lazyplug_call')
         if own is not None:
-            cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
+            _route_call(cls, own)
         classes.extend(cls.__subclasses__())
+
+
+def _route_call(cls: type[FlowBase], own: Callable[..., Any]) -> None:
+    """Have ``cls``'s calls go to its ``own`` __call__, or through the hook while plugins implement it."""
+    cls.__call__ = _hooked_call if _flags.flow_call else own  # type: ignore[method-assign]
 
 
 host.watch(_follow_flow_call)

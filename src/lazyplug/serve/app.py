@@ -52,7 +52,7 @@ from ..host import host
 from ..streaming.queues import DEFAULT, relay
 from ..streaming.stream import MARK, open_call, output_of
 from ..values import kwargs, package
-from . import codec
+from . import codec, plugin_headers
 from .replies import CONTENT_TYPE, STREAMING, Reply
 
 TYPE_CHECKING = False
@@ -214,7 +214,7 @@ class ServeApp:
         streaming = False
         try:
             # the worker resolves reply.first itself: one wake-up of the loop per plain call
-            headers = _plugin_headers(scope) if _flags.serve_call else None
+            headers = plugin_headers.from_asgi(scope) if _flags.serve_call else None
             self._executor.submit(self._run, *request, headers, reply)
             first = await reply.first
             if first is STREAMING:
@@ -371,17 +371,6 @@ class ServeApp:
 
 def _method_output(method: Any, args: list[Any], kw: dict[str, Any]) -> Any:
     return output_of(method(*args, **kw))
-
-
-def _plugin_headers(scope: dict[str, Any]) -> dict[str, str]:
-    """The request's headers as ``lazyplug_serve_call`` gets them: repeated ones joined, the key left out."""
-    found: dict[str, str] = {}
-    for raw_name, raw_value in scope['headers']:
-        if raw_name == b'security-key':
-            continue
-        name, value = raw_name.decode('latin-1'), raw_value.decode('latin-1')
-        found[name] = f'{found[name]},{value}' if name in found else value
-    return found
 
 
 def _positional_count(func: Any) -> int:

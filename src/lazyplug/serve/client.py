@@ -25,7 +25,6 @@ from __future__ import annotations
 import errno
 import itertools
 import json
-import re
 import threading
 import time
 import urllib.parse
@@ -39,7 +38,6 @@ from ..errors import (
     CallOutcomeUnknownError,
     CallTimeoutError,
     CodecError,
-    InvalidArgumentError,
     RemoteError,
     ServiceBusyError,
     ServiceUnavailableError,
@@ -47,7 +45,7 @@ from ..errors import (
 from ..host import host
 from ..streaming.queues import DEFAULT, Entry, SessionQueue, queue_of
 from ..streaming.stream import MARK, exhaust
-from . import codec
+from . import codec, plugin_headers
 from .connection import Connection, ProtocolError, chunked
 from .reachability import Reachability
 from .replies import CONTENT_TYPE
@@ -66,36 +64,6 @@ REFRESH_EVERY = 5.0
 
 _connections = threading.local()  # {scheme://netloc: Connection} of this thread
 _flags = host.flags
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_RESERVED = frozenset({'host', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'keep-alive',
-                       'security-key', 'te', 'trailer', 'upgrade', 'expect'})
-"""Headers lazyplug sends itself or that frame the request: a plugin may not add them."""
-
-
-def _header_lines(headers: dict[str, str]) -> bytes:
-    """The header lines of the headers plugins added to a call, checked: a bad one would break or forge the request."""
-    lines = []
-    for name, value in headers.items():
-        if not isinstance(name, str) or not _TOKEN.fullmatch(name) or name.lower() in _RESERVED:
-            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call added the header {name!r}: a header '
-                                       'name is an HTTP token (letters, digits and !#$%&\'*+-.^_`|~) other than '
-                                       f'{", ".join(sorted(_RESERVED))}; the call did not run')
-        if not isinstance(value, str) or not value.isprintable() or not _latin1(value):
-            raise InvalidArgumentError(f'a plugin wrapping lazyplug_service_call gave the header {name!r} the value '
-                                       f'{value!r}: a header value is Latin-1 text without control characters; the '
-                                       'call did not run')
-        lines.append(f'{name}: {value}\r\n'.encode('latin-1'))
-    return b''.join(lines)
-
-
-def _latin1(text: str) -> bool:
-    try:
-        text.encode('latin-1')
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _why(exc: BaseException) -> str:
     if type(exc).__name__ == 'SSLCertVerificationError':
         return (f'its TLS certificate does not verify ({getattr(exc, "verify_message", exc)}): set the ca_file '
@@ -444,7 +412,8 @@ class ServiceClient:
         if not _flags.service_call:
             return send(self._headers)
         added: dict[str, str] = {}  # what plugins wrapping lazyplug_service_call send along
-        return _hookcalls.service_call(self.label, method, added, lambda: send(self._headers + _header_lines(added)))
+        return _hookcalls.service_call(self.label, method, added,
+                                       lambda: send(self._headers + plugin_headers.encode(added)))
 
     def _result(self, status: int, data: bytes, url: str) -> dict[str, Any]:
         """The decoded document of a plain reply (its globals taken in), or the error it reports."""
